@@ -1,0 +1,283 @@
+"""Front ends: waveform ``(batch, samples)`` <-> log-magnitude spectrogram ``(batch, freq, time)``.
+
+Two interchangeable front ends share one interface (:class:`Frontend`):
+
+- :class:`STFTFrontend`: linear-frequency STFT (torchaudio), ``log1p`` of the magnitude; inverse by fast
+  Griffin-Lim (Perraudin et al. 2013). Differentiable, so the waveform itself can be optimised through it.
+- :class:`CQTFrontend`: constant-Q (librosa), the paper's alternative frequency scaling; inverse by
+  librosa's Griffin-Lim for CQT. Not differentiable (librosa works on numpy).
+
+Both use centred frames, so a waveform of ``n`` samples gives ``1 + n // hop`` frames and time converts
+exactly between seconds, frames and samples.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torchaudio
+from torch import nn
+
+from .audio import check_sample_rate
+
+
+@dataclass
+class FrontendConfig:
+    """Everything needed to rebuild a front end exactly (stored in checkpoints).
+
+    ``kind`` picks STFT or CQT; ``n_fft``/``window`` apply to the STFT, ``fmin``/``n_bins``/
+    ``bins_per_octave`` to the CQT; ``griffin_lim_iters``/``momentum`` to either inverse.
+    """
+
+    kind: Literal["stft", "cqt"] = "stft"
+    sample_rate: int = 22050
+    hop_length: int = 256
+    n_fft: int = 1024
+    window: Literal["hann", "hamming", "blackman"] = "hann"
+    fmin: float = 32.703  # C1
+    n_bins: int = 192
+    bins_per_octave: int = 24
+    griffin_lim_iters: int = 64
+    momentum: float = 0.99
+
+
+class Frontend(nn.Module):
+    """Common interface: ``forward(wave)`` -> log-magnitude, ``inverse(spec)`` -> wave, time conversions."""
+
+    def __init__(self, config: FrontendConfig):
+        super().__init__()
+        check_sample_rate(config.sample_rate)
+        if config.hop_length < 1:
+            raise ValueError(f"hop_length must be >= 1, got {config.hop_length}")
+        self.config = config
+        self.sample_rate = config.sample_rate
+        self.hop_length = config.hop_length
+
+    @property
+    def n_freq(self) -> int:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def frequencies(self) -> torch.Tensor:
+        """Centre frequency in Hz of each of the ``n_freq`` bins."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.sample_rate / self.hop_length
+
+    def frames_for_samples(self, n_samples: int) -> int:
+        """Frames produced for a waveform of ``n_samples`` (centred framing)."""
+        return 1 + n_samples // self.hop_length
+
+    def samples_for_frames(self, n_frames: int) -> int:
+        """Samples of the waveform the inverse returns for ``n_frames`` frames."""
+        return (n_frames - 1) * self.hop_length
+
+    def frames_for_seconds(self, seconds: float) -> int:
+        return self.frames_for_samples(int(round(seconds * self.sample_rate)))
+
+    def seconds_for_frames(self, n_frames: int) -> float:
+        return self.samples_for_frames(n_frames) / self.sample_rate
+
+    @staticmethod
+    def to_log(mag: torch.Tensor) -> torch.Tensor:
+        return torch.log1p(mag)
+
+    @staticmethod
+    def to_magnitude(spec: torch.Tensor) -> torch.Tensor:
+        # A spectrogram from an optimiser may dip below zero by rounding; magnitudes cannot.
+        return torch.expm1(spec.clamp_min(0.0))
+
+    def magnitude(self, wave: torch.Tensor) -> torch.Tensor:
+        """Linear magnitude ``(batch, freq, time)`` of ``wave`` ``(batch, samples)``."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` or ``(samples,)`` -> log-magnitude ``(batch, freq, time)``."""
+        if wave.dim() == 1:
+            wave = wave.unsqueeze(0)
+        if wave.dim() != 2:
+            raise ValueError(f"expected a waveform (batch, samples), got shape {tuple(wave.shape)}")
+        return self.to_log(self.magnitude(wave))
+
+    def inverse(
+        self,
+        spec: torch.Tensor,
+        n_iter: int | None = None,
+        seed: int = 0,
+        length: int | None = None,
+    ) -> torch.Tensor:
+        """Log-magnitude ``(batch, freq, time)`` -> waveform ``(batch, samples)`` by phase retrieval."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def describe(self) -> dict:
+        return asdict(self.config)
+
+
+class STFTFrontend(Frontend):
+    """Linear STFT log-magnitude, ``log1p(|STFT|)``, with fast Griffin-Lim inversion."""
+
+    def __init__(self, config: FrontendConfig | None = None):
+        config = config or FrontendConfig(kind="stft")
+        super().__init__(config)
+        if config.n_fft < 2 or config.hop_length > config.n_fft:
+            raise ValueError(f"need n_fft >= 2 and hop_length <= n_fft, got n_fft={config.n_fft}, hop={config.hop_length}")
+        window_fn = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window}[
+            config.window
+        ]
+        self.n_fft = config.n_fft
+        self.spectrogram = torchaudio.transforms.Spectrogram(
+            n_fft=config.n_fft, hop_length=config.hop_length, window_fn=window_fn, power=None, center=True
+        )
+
+    @property
+    def n_freq(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def frequencies(self) -> torch.Tensor:
+        return torch.linspace(0, self.sample_rate / 2, self.n_freq)
+
+    @property
+    def window(self) -> torch.Tensor:
+        return self.spectrogram.window
+
+    def complex_stft(self, wave: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``(batch, freq, time)``; differentiable."""
+        return self.spectrogram(wave)
+
+    def magnitude(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.complex_stft(wave).abs()
+
+    def istft(self, stft: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Complex ``(batch, freq, time)`` -> waveform ``(batch, samples)``."""
+        return torch.istft(
+            stft, self.n_fft, self.hop_length, window=self.window.to(stft.real.dtype), center=True, length=length
+        )
+
+    def griffin_lim(
+        self,
+        mag: torch.Tensor,
+        n_iter: int,
+        momentum: float,
+        seed: int = 0,
+        init_phase: torch.Tensor | None = None,
+        length: int | None = None,
+    ) -> torch.Tensor:
+        """Fast Griffin-Lim on a linear magnitude ``(batch, freq, time)`` -> waveform ``(batch, samples)``.
+
+        Written here rather than calling ``torchaudio.functional.griffinlim`` because streaming needs a
+        warm start (``init_phase``, unit-modulus complex ``(batch, freq, time)``) and reproducibility
+        needs a seeded generator instead of the global RNG.
+        """
+        if init_phase is None:
+            gen = torch.Generator(device="cpu").manual_seed(int(seed))
+            phase = torch.rand(mag.shape, generator=gen).to(mag.device) * (2 * math.pi)
+            angles = torch.polar(torch.ones_like(mag), phase.to(mag.dtype))
+        else:
+            angles = init_phase.to(mag.device)
+        length = length if length is not None else self.samples_for_frames(mag.shape[-1])
+        prev = torch.zeros_like(angles)
+        alpha = momentum / (1.0 + momentum)
+        for _ in range(n_iter):
+            wave = self.istft(mag * angles, length)
+            rebuilt = self.complex_stft(wave)
+            angles = rebuilt - alpha * prev
+            angles = angles / (angles.abs() + 1e-16)
+            prev = rebuilt
+        return self.istft(mag * angles, length)
+
+    @torch.no_grad()
+    def inverse(self, spec, n_iter=None, seed=0, length=None):
+        if spec.dim() == 2:
+            spec = spec.unsqueeze(0)
+        if spec.shape[-2] != self.n_freq:
+            raise ValueError(f"spectrogram has {spec.shape[-2]} bins, this STFT front end has {self.n_freq}")
+        n_iter = self.config.griffin_lim_iters if n_iter is None else n_iter
+        return self.griffin_lim(self.to_magnitude(spec), n_iter, self.config.momentum, seed=seed, length=length)
+
+
+class CQTFrontend(Frontend):
+    """Constant-Q log-magnitude, ``log1p(|CQT|)`` (librosa), with Griffin-Lim for CQT as inverse.
+
+    Computed on the CPU in numpy, so it carries no gradient: use it wherever a spectrogram (not a
+    waveform) is optimised or generated.
+    """
+
+    def __init__(self, config: FrontendConfig | None = None):
+        config = config or FrontendConfig(kind="cqt")
+        super().__init__(config)
+        nyquist = config.sample_rate / 2
+        top = config.fmin * 2 ** ((config.n_bins - 1) / config.bins_per_octave)
+        if config.fmin <= 0 or config.n_bins < 1 or config.bins_per_octave < 1:
+            raise ValueError("CQT needs fmin > 0, n_bins >= 1 and bins_per_octave >= 1")
+        if top >= nyquist:
+            max_bins = int(math.floor(config.bins_per_octave * math.log2(nyquist / config.fmin)))
+            raise ValueError(
+                f"CQT top bin {top:.0f} Hz is above Nyquist ({nyquist:.0f} Hz): use n_bins <= {max_bins} "
+                f"for fmin={config.fmin} Hz and {config.bins_per_octave} bins per octave"
+            )
+        n_octaves = math.ceil(config.n_bins / config.bins_per_octave)
+        if config.hop_length % (2 ** max(n_octaves - 1, 0)):
+            raise ValueError(
+                f"CQT hop_length {config.hop_length} must be a multiple of 2^(octaves-1) = {2 ** (n_octaves - 1)}"
+            )
+        self.register_buffer("_freqs", torch.from_numpy(self._librosa_freqs()).float(), persistent=False)
+
+    def _librosa_freqs(self) -> np.ndarray:
+        import librosa
+
+        c = self.config
+        return librosa.cqt_frequencies(n_bins=c.n_bins, fmin=c.fmin, bins_per_octave=c.bins_per_octave)
+
+    @property
+    def n_freq(self) -> int:
+        return self.config.n_bins
+
+    def frequencies(self) -> torch.Tensor:
+        return self._freqs.clone()
+
+    def magnitude(self, wave: torch.Tensor) -> torch.Tensor:
+        import librosa
+
+        if wave.requires_grad:
+            raise ValueError("the CQT front end is not differentiable; optimise a spectrogram, or use the STFT")
+        c = self.config
+        y = wave.detach().cpu().numpy().astype(np.float32)
+        mag = np.abs(
+            librosa.cqt(
+                y, sr=c.sample_rate, hop_length=c.hop_length, fmin=c.fmin, n_bins=c.n_bins,
+                bins_per_octave=c.bins_per_octave,
+            )
+        )
+        return torch.from_numpy(mag.astype(np.float32)).to(wave.device)
+
+    @torch.no_grad()
+    def inverse(self, spec, n_iter=None, seed=0, length=None):
+        import librosa
+
+        if spec.dim() == 2:
+            spec = spec.unsqueeze(0)
+        if spec.shape[-2] != self.n_freq:
+            raise ValueError(f"spectrogram has {spec.shape[-2]} bins, this CQT front end has {self.n_freq}")
+        c = self.config
+        n_iter = c.griffin_lim_iters if n_iter is None else n_iter
+        length = length if length is not None else self.samples_for_frames(spec.shape[-1])
+        mag = self.to_magnitude(spec).cpu().numpy()
+        y = librosa.griffinlim_cqt(
+            mag, sr=c.sample_rate, n_iter=n_iter, hop_length=c.hop_length, fmin=c.fmin,
+            bins_per_octave=c.bins_per_octave, momentum=c.momentum, random_state=int(seed), length=length,
+        )
+        return torch.from_numpy(np.atleast_2d(y).astype(np.float32)).to(spec.device)
+
+
+def build_frontend(config: FrontendConfig) -> Frontend:
+    """The front end a config describes."""
+    if config.kind == "stft":
+        return STFTFrontend(config)
+    if config.kind == "cqt":
+        return CQTFrontend(config)
+    raise ValueError(f"unknown front end kind {config.kind!r} (expected 'stft' or 'cqt')")
