@@ -1,0 +1,82 @@
+"""Shared fixtures for the test suite.
+
+The machines running the tests are small (a couple of shared cores), so torch is pinned to one thread at
+import, and anything expensive (decoding the bundled clips) is cached for the whole session.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+torch.set_num_threads(1)
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+@lru_cache(maxsize=None)
+def _clip(name: str, seconds: float, sample_rate: int) -> torch.Tensor:
+    from texnet.audio import load_audio
+
+    wave = load_audio(DATA_DIR / f"{name}.ogg", sample_rate=sample_rate)
+    return wave[: int(round(seconds * sample_rate))].clone()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The repository's ``data/`` folder with the bundled example clips."""
+    assert DATA_DIR.is_dir(), f"bundled clips missing: {DATA_DIR}"
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def clip():
+    """``clip(name, seconds=3.0, sample_rate=22050)`` -> the first ``seconds`` of ``data/<name>.ogg``.
+
+    Loaded (normalised, mono float32) once per session per argument set; callers get a fresh copy.
+    """
+
+    def get(name: str, seconds: float = 3.0, sample_rate: int = 22050) -> torch.Tensor:
+        return _clip(name, float(seconds), int(sample_rate)).clone()
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def rain_wave(clip) -> torch.Tensor:
+    """First 3 s of ``data/rain.ogg`` at 22.05 kHz via ``texnet.audio.load_audio``, shape ``(samples,)``."""
+    return clip("rain", 3.0)
+
+
+@pytest.fixture
+def sine_wav(tmp_path):
+    """Factory writing a small sine WAV under ``tmp_path`` and returning its path.
+
+    ``sine_wav(name="sine.wav", freq=1000.0, sample_rate=22050, seconds=0.5, amplitude=0.5, channels=1,
+    subtype="PCM_16")``. Channel ``k`` (0-based) holds a sine at ``(k + 1) * freq``, so the channels of a
+    multichannel file are distinguishable.
+    """
+
+    def make(
+        name: str = "sine.wav",
+        freq: float = 1000.0,
+        sample_rate: int = 22050,
+        seconds: float = 0.5,
+        amplitude: float = 0.5,
+        channels: int = 1,
+        subtype: str = "PCM_16",
+    ) -> Path:
+        t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+        cols = [amplitude * np.sin(2 * np.pi * freq * (k + 1) * t) for k in range(channels)]
+        data = np.stack(cols, axis=1).astype(np.float32)
+        if channels == 1:
+            data = data[:, 0]
+        path = tmp_path / name
+        sf.write(str(path), data, sample_rate, subtype=subtype)
+        return path
+
+    return make
