@@ -384,11 +384,6 @@ def test_save_failed_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
 
 
-@pytest.mark.xfail(
-    reason="known bug: save_wav renames a tempfile.mkstemp file (mode 0600) over the target, so saved "
-    "WAVs ignore the umask and are unreadable to group/others",
-    strict=False,
-)
 def test_saved_file_permissions_follow_umask(tmp_path):
     old = os.umask(0o022)
     try:

@@ -133,10 +133,10 @@ def save_wav(
     [-1, 1]) or ``"FLOAT"``. An existing file is kept unless ``overwrite``.
     """
     p = Path(path)
-    if p.exists() and not overwrite:
-        raise AudioError(p, "already exists (pass overwrite=True / --overwrite to replace it)")
     if p.is_dir():
         raise AudioError(p, "is a directory")
+    if p.exists() and not overwrite:
+        raise AudioError(p, "already exists (pass overwrite=True / --overwrite to replace it)")
     if subtype not in ("PCM_16", "FLOAT"):
         raise ValueError(f"subtype must be 'PCM_16' or 'FLOAT', got {subtype!r}")
     check_sample_rate(sample_rate)
@@ -151,6 +151,9 @@ def save_wav(
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
     try:
         sf.write(tmp, arr, sample_rate, subtype=subtype, format="WAV")
         os.replace(tmp, p)

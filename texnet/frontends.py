@@ -126,9 +126,10 @@ class STFTFrontend(Frontend):
         super().__init__(config)
         if config.n_fft < 2 or config.hop_length > config.n_fft:
             raise ValueError(f"need n_fft >= 2 and hop_length <= n_fft, got n_fft={config.n_fft}, hop={config.hop_length}")
-        window_fn = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window}[
-            config.window
-        ]
+        windows = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window}
+        if config.window not in windows:
+            raise ValueError(f"unknown window {config.window!r}; choose from {sorted(windows)}")
+        window_fn = windows[config.window]
         self.n_fft = config.n_fft
         self.spectrogram = torchaudio.transforms.Spectrogram(
             n_fft=config.n_fft, hop_length=config.hop_length, window_fn=window_fn, power=None, center=True
@@ -211,11 +212,14 @@ class CQTFrontend(Frontend):
         config = config or FrontendConfig(kind="cqt")
         super().__init__(config)
         nyquist = config.sample_rate / 2
+        if not (config.fmin > 0 and math.isfinite(config.fmin)) or config.n_bins < 1 or config.bins_per_octave < 1:
+            raise ValueError("CQT needs a finite fmin > 0, n_bins >= 1 and bins_per_octave >= 1")
+        # librosa's own condition: the top filter's upper band edge (Hann bandwidth 1.50018 bins of Q)
+        # must stay below Nyquist, not just its centre.
+        edge = 1 + 0.5 * 1.50018 * (2 ** (1 / config.bins_per_octave) - 1)
         top = config.fmin * 2 ** ((config.n_bins - 1) / config.bins_per_octave)
-        if config.fmin <= 0 or config.n_bins < 1 or config.bins_per_octave < 1:
-            raise ValueError("CQT needs fmin > 0, n_bins >= 1 and bins_per_octave >= 1")
-        if top >= nyquist:
-            max_bins = int(math.floor(config.bins_per_octave * math.log2(nyquist / config.fmin)))
+        if top * edge >= nyquist:
+            max_bins = 1 + int(math.floor(config.bins_per_octave * math.log2(nyquist / edge / config.fmin)))
             raise ValueError(
                 f"CQT top bin {top:.0f} Hz is above Nyquist ({nyquist:.0f} Hz): use n_bins <= {max_bins} "
                 f"for fmin={config.fmin} Hz and {config.bins_per_octave} bins per octave"
