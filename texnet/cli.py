@@ -1,0 +1,121 @@
+"""``synthesize.py``: argument parsing for the synthesis commands; all work happens in the API it calls.
+
+Every expected failure (bad audio, bad arguments, bad checkpoint) ends with exit code 2 and ONE line on
+stderr, ``synthesize.py: error: <what>``, and leaves no output file behind.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .audio import AudioError, DEFAULT_SAMPLE_RATE
+
+log = logging.getLogger("texnet")
+
+
+class CLIError(Exception):
+    """An expected, user-facing failure: printed as one line, exit code 2."""
+
+
+def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
+    wav, png, js = out, out.with_suffix(".png"), out.with_suffix(".json")
+    if out.suffix.lower() != ".wav":
+        raise CLIError(f"{out}: output must be a .wav path")
+    if not overwrite:
+        for p in (wav, png, js):
+            if p.exists():
+                raise CLIError(f"{p}: already exists (add --overwrite to replace it)")
+    return wav, png, js
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from .audio import load_audio, save_wav
+    from .config import from_section, load_yaml
+    from .descriptors import DescriptorConfig, build_descriptor
+    from .frontends import FrontendConfig, build_frontend
+    from .objectives import ObjectiveConfig, TextureObjective
+    from .optimize import OptimizeConfig, run_baseline
+    from .reporting import save_figure, save_json, spectrogram_figure
+
+    if args.weights is not None and len(args.weights) != len(args.style):
+        raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
+    cfg = load_yaml(args.config)
+    fe_cfg = from_section(FrontendConfig, cfg.get("frontend"), "frontend", kind=args.frontend)
+    desc_cfg = from_section(DescriptorConfig, cfg.get("descriptor"), "descriptor")
+    obj_cfg = from_section(ObjectiveConfig, cfg.get("objective"), "objective", content_weight=args.content_weight)
+    opt_cfg = from_section(OptimizeConfig, cfg.get("optimize"), "optimize", seed=args.seed, max_iter=args.max_iter,
+                           time_budget=args.time_budget, optimizer=args.optimizer, progress=not args.quiet)
+    wav, png, js = _outputs(Path(args.out), args.overwrite)
+
+    frontend = build_frontend(fe_cfg)
+    descriptor = build_descriptor(frontend.n_freq, desc_cfg)
+    objective = TextureObjective(descriptor, obj_cfg)
+    min_samples = frontend.samples_for_frames(descriptor.receptive_field)
+    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples) for p in args.style]
+    content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples) if args.content else None
+
+    out = run_baseline(objective, frontend, styles, args.seconds, args.weights, content, opt_cfg)
+    save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite)
+    specs = {f"style: {Path(p).name}": s for p, s in zip(args.style, out.style_specs)}
+    if out.content_spec is not None:
+        specs[f"content: {Path(args.content).name}"] = out.content_spec
+    specs["result"] = out.result.spec
+    fig = spectrogram_figure(specs, frontend.frame_rate, frontend.frequencies(), title=f"baseline: {wav.name}")
+    save_figure(fig, png)
+    r = out.result
+    record = {
+        "command": "optimize", "style": args.style, "weights": args.weights, "content": args.content,
+        "seconds": frontend.seconds_for_frames(r.spec.shape[-1]), "frames": r.spec.shape[-1],
+        "style_loss": r.style_loss, "content_loss": r.content_loss, "losses": r.losses, "times": r.times,
+        "optimize_time_s": r.wall_time, "inversion_time_s": out.inversion_time, "stop_reason": r.stop_reason,
+        "frontend": vars(fe_cfg), "descriptor": vars(desc_cfg), "objective": vars(obj_cfg), "optimize": vars(opt_cfg),
+    }
+    save_json(record, js)
+    print(f"wrote {wav} ({record['seconds']:.1f} s), {png}, {js}; style loss {r.style_loss:.4g} after "
+          f"{len(r.losses)} evaluations in {r.wall_time:.1f} s ({r.stop_reason})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="synthesize.py", description="texnet: audio texture synthesis")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    o = sub.add_parser("optimize", help="per-example optimisation baseline: texture synthesis or style transfer")
+    o.add_argument("--style", action="append", required=True, metavar="AUDIO",
+                   help="style/texture source; repeat for a multi-texture")
+    o.add_argument("--weights", type=float, nargs="+", help="one mixing weight per --style")
+    o.add_argument("--content", metavar="AUDIO", help="content sound for style transfer (output keeps its length)")
+    o.add_argument("--content-weight", type=float, help="weight of the content loss (default from config: 1.0)")
+    o.add_argument("--seconds", type=float, default=10.0, help="texture length (ignored with --content)")
+    o.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
+    o.add_argument("--config", help="YAML config (trainer configs work too)")
+    o.add_argument("--frontend", choices=["stft", "cqt"], help="override the config's front end")
+    o.add_argument("--optimizer", choices=["lbfgs", "adam"])
+    o.add_argument("--max-iter", type=int)
+    o.add_argument("--time-budget", type=float, help="stop after this many seconds")
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--overwrite", action="store_true")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    o.set_defaults(func=cmd_optimize)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    torch.set_grad_enabled(True)
+    try:
+        return args.func(args)
+    except (AudioError, CLIError, ValueError, FileNotFoundError) as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,70 @@
+"""Pictures and records for people: spectrogram figures, JSON run records, W&B/Lightning-logger helpers."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs: torch.Tensor | None = None,
+                       title: str | None = None):
+    """Side-by-side log-magnitude spectrograms ``{name: (freq, time)}`` on one colour scale; returns a Figure."""
+    n = len(specs)
+    widths = [max(s.shape[-1], 1) for s in specs.values()]
+    fig, axes = plt.subplots(1, n, figsize=(min(4 + 3 * n, 18), 3.6), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
+    vmax = max(float(s.max()) for s in specs.values())
+    for ax, (name, s) in zip(axes[0], specs.items()):
+        s = s.detach().float().cpu().numpy()
+        top = float(freqs[-1]) if freqs is not None else s.shape[0]
+        im = ax.imshow(s, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
+                       extent=[0, s.shape[1] / frame_rate, 0, top])
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("time (s)")
+    axes[0][0].set_ylabel("frequency (Hz)" if freqs is not None else "bin")
+    fig.colorbar(im, ax=axes[0].tolist(), label="log1p magnitude", fraction=0.03)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write a figure as PNG atomically and close it."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=p.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, p)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
+def save_json(obj, path: str | os.PathLike) -> Path:
+    """Write JSON atomically (numpy/torch scalars converted)."""
+    def default(o):
+        if isinstance(o, (np.generic, torch.Tensor)):
+            return o.item() if getattr(o, "ndim", 0) == 0 else o.tolist()
+        if isinstance(o, Path):
+            return str(o)
+        raise TypeError(type(o).__name__)
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=p.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, default=default)
+    os.replace(tmp, p)
+    return p
