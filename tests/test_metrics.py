@@ -1,0 +1,179 @@
+"""Tests for texnet.metrics: auditory texture statistics, distances, copy score, spectral convergence."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from texnet import metrics as M
+from texnet.audio import load_audio
+from texnet.frontends import STFTFrontend
+
+SR = 22050
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _noise(seconds: float, seed: int) -> torch.Tensor:
+    return torch.randn(int(seconds * SR), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(scope="module")
+def clips():
+    names = ("rain", "insects", "stream", "crowd", "wind", "fire")
+    return {name: load_audio(DATA / f"{name}.ogg", SR) for name in names}
+
+
+@pytest.fixture(scope="module")
+def halves(clips):
+    """Statistics of each clip's first and second half."""
+    out = {}
+    for name, wave in clips.items():
+        h = wave.shape[0] // 2
+        out[name] = (M.texture_statistics(wave[:h], SR), M.texture_statistics(wave[h:], SR))
+    return out
+
+
+def test_statistics_shapes_and_finite():
+    stats = M.texture_statistics(_noise(3, 0), SR)
+    k, m = 30, 8
+    expected = {"mean": (k,), "cv": (k,), "skew": (k,), "kurtosis": (k,), "corr": (k, k), "mod": (k, m),
+                "centre_hz": (k,), "mod_hz": (m,)}
+    for key, shape in expected.items():
+        assert tuple(stats[key].shape) == shape, key
+        assert torch.isfinite(stats[key]).all(), key
+    assert (stats["mean"] > 0).all() and (stats["kurtosis"] > 1).all()
+    assert torch.allclose(stats["corr"].diagonal(), torch.ones(k, dtype=stats["corr"].dtype))
+    assert (stats["mod"] >= 0).all() and (stats["mod"].sum(dim=1) <= 1 + 1e-9).all()
+    hz = stats["centre_hz"]
+    assert 45 < hz[0] < 55 and abs(float(hz[-1]) - 0.45 * SR) < 1 and (hz.diff() > 0).all()
+
+
+def test_statistics_accept_numpy_and_ignore_level():
+    w = _noise(2, 1)
+    a = M.texture_statistics(w, SR)
+    b = M.texture_statistics(0.01 * w.numpy(), SR)
+    assert M.texture_distance(a, b)["score"] < 1e-5
+
+
+def test_too_short_is_rejected():
+    with pytest.raises(ValueError, match="too short"):
+        M.texture_statistics(_noise(0.2, 0), SR)
+
+
+def test_distance_to_itself_is_zero_and_symmetric():
+    a = M.texture_statistics(_noise(2, 2), SR)
+    b = M.texture_statistics(_noise(2, 3), SR)
+    d = M.texture_distance(a, a)
+    assert set(d) == set(M.STAT_GROUPS) | {"score"}
+    assert all(v == 0.0 for v in d.values())
+    assert M.texture_distance(a, b)["score"] == pytest.approx(M.texture_distance(b, a)["score"])
+    assert M.texture_distance(a, b)["score"] > 0
+
+
+def _coloured_noise(seconds: float, seed: int) -> torch.Tensor:
+    """A stationary low-passed noise (first-order recursive filter)."""
+    from scipy.signal import lfilter
+
+    return torch.from_numpy(lfilter([1.0], [1.0, -0.7], _noise(seconds, seed).numpy())).float()
+
+
+def test_circular_shift_barely_changes_statistics():
+    w = _coloured_noise(4, 4)
+    base = M.texture_statistics(w, SR)
+    shifted = M.texture_distance(base, M.texture_statistics(torch.roll(w, int(1.37 * SR)), SR))
+    independent = M.texture_distance(base, M.texture_statistics(_coloured_noise(4, 5), SR))
+    # only the 0.1 s cut at each end (and the modulation window) sees different samples
+    assert shifted["mean"] < 0.05 and shifted["cv"] < 0.1
+    assert shifted["score"] < 0.5 * independent["score"]
+
+
+def test_clicks_are_sparser_than_noise():
+    noise = M.texture_statistics(_noise(3, 7), SR)
+    gen = torch.Generator().manual_seed(8)
+    clicks = 1e-3 * torch.randn(3 * SR, generator=gen)
+    clicks[torch.randint(0, 3 * SR, (30,), generator=gen)] += 1.0
+    sparse = M.texture_statistics(clicks, SR)
+    # every band is more skewed; above the lowest eight (< ~300 Hz, whose long impulse responses
+    # smear 10 clicks/s into each other) every band is also more kurtotic, increasingly with frequency
+    assert (sparse["skew"] > noise["skew"] + 0.5).all()
+    assert (sparse["kurtosis"][8:] > noise["kurtosis"][8:] + 1).all()
+    assert sparse["kurtosis"][-1] > 3 * noise["kurtosis"][-1]
+    assert float(sparse["cv"].median()) > 2 * float(noise["cv"].median())
+    off = ~torch.eye(30, dtype=torch.bool)
+    assert float(sparse["corr"][off].mean()) > 0.5 > abs(float(noise["corr"][off].mean()))
+
+
+def test_amplitude_modulation_shows_in_modulation_power():
+    t = torch.arange(3 * SR) / SR
+    am = _noise(3, 9) * (1 + 0.9 * torch.sin(2 * np.pi * 4.0 * t))
+    s = M.texture_statistics(am, SR)
+    band_4hz = int((s["mod_hz"] == 4.0).nonzero())
+    assert (s["mod"].argmax(dim=1) == band_4hz).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("a,b", [("rain", "insects"), ("stream", "crowd"), ("wind", "fire")])
+def test_same_recording_is_closer_than_another(halves, a, b):
+    # Calibration (module docstring): the margins are about 2x (crowd) to 8x (wind), so 1.5x is not luck.
+    for x, y in ((a, b), (b, a)):
+        own = M.texture_distance(halves[x][0], halves[x][1])["score"]
+        other = M.texture_distance(halves[y][0], halves[x][1])["score"]
+        assert 1.5 * own < other, (x, y, own, other)
+
+
+def test_texture_ratio(clips):
+    rain = clips["rain"]
+    h = rain.shape[0] // 2
+    own = M.texture_ratio(rain, rain[:h], SR)
+    assert own["ratio"] == pytest.approx(1.0)
+    assert M.texture_ratio(rain, rain[h:], SR)["ratio"] == pytest.approx(0.0, abs=1e-9)
+    other = M.texture_ratio(rain, clips["insects"][:h], SR)
+    assert other["ratio"] > 2.0 and {"distance", "baseline", "ratio_mod"} <= set(other)
+    d = M.texture_distance_waves(rain[:h], rain[h:], SR)
+    assert d["score"] == pytest.approx(own["baseline"])
+
+
+@pytest.fixture(scope="module")
+def frontend():
+    return STFTFrontend()
+
+
+def test_copy_score_verbatim_vs_independent(clips, frontend):
+    rain = clips["rain"]
+    h = rain.shape[0] // 2
+    source = frontend(rain[:h])[0]
+    start = 300 * frontend.hop_length  # frame-aligned: the excerpt's frames are the source's frames
+    verbatim = M.copy_score(source, frontend(rain[start:start + 3 * SR])[0])
+    independent = M.copy_score(source, frontend(rain[h + SR:h + 4 * SR])[0])
+    assert verbatim["mean"] >= 0.99 and verbatim["max"] >= 0.99
+    assert independent["mean"] < 0.5 and independent["max"] < 0.5
+    # the literal form without removing the long-term spectrum ranks the same way, closer together
+    literal_copy = M.copy_score(source, frontend(rain[start:start + 3 * SR])[0], remove_profile=False)["mean"]
+    literal_indep = M.copy_score(source, frontend(rain[h + SR:h + 4 * SR])[0], remove_profile=False)["mean"]
+    assert literal_copy >= 0.99 and literal_indep < 0.9
+
+
+def test_copy_score_matches_brute_force():
+    gen = torch.Generator().manual_seed(10)
+    src, cand = torch.rand(12, 40, generator=gen), torch.rand(12, 25, generator=gen)
+    got = M.patch_correlations(src, cand, patch_frames=5, stride=4, remove_profile=False)
+    want = []
+    for s in range(0, 25 - 5 + 1, 4):
+        c = cand[:, s:s + 5].flatten().double()
+        best = max(float(np.corrcoef(c, src[:, t:t + 5].flatten().double())[0, 1]) for t in range(40 - 5 + 1))
+        want.append(best)
+    assert torch.allclose(got, torch.tensor(want, dtype=got.dtype), atol=1e-6)
+
+
+def test_diversity(frontend):
+    a, b = frontend(_noise(3, 11))[0], frontend(_noise(3, 12))[0]
+    assert M.diversity(a, b) > 0.8
+    assert M.diversity(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_spectral_convergence():
+    mag = torch.rand(2, 65, 30, generator=torch.Generator().manual_seed(13)) + 0.1
+    assert (M.spectral_convergence(mag, mag) < -100).all()
+    sc = M.spectral_convergence(mag[0], 1.1 * mag[0])
+    assert sc.shape == (1,) and float(sc) == pytest.approx(-20.0, abs=1e-3)
