@@ -81,6 +81,59 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace):
+    from .inference import load_generator
+
+    return load_generator(args.ckpt)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .audio import save_wav
+    from .reporting import save_figure, save_json, spectrogram_figure
+
+    if not args.seconds > 0:
+        raise CLIError(f"--seconds must be positive, got {args.seconds}")
+    gen = _load(args)
+    outs = []
+    for seed in args.seed:
+        out = Path(args.out) if len(args.seed) == 1 else Path(args.out).with_stem(f"{Path(args.out).stem}_seed{seed}")
+        wav, png, js = _outputs(out, args.overwrite)
+        t0 = time.perf_counter()
+        spec = gen.generate_spec(args.seconds, seed=seed)
+        wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed)
+        total = time.perf_counter() - t0
+        save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
+        save_figure(spectrogram_figure({f"generated seed {seed}": spec}, gen.frontend.frame_rate,
+                                       gen.frontend.frequencies()), png)
+        save_json({"command": "generate", "ckpt": args.ckpt, "seed": seed, "seconds": args.seconds,
+                   "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total}, js)
+        print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s, seed {seed}): forward pass "
+              f"{gen.timings.forward:.3f} s, inversion {gen.timings.inversion:.2f} s")
+        outs.append(wav)
+    return 0
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .audio import load_audio, save_wav
+    from .reporting import save_figure, spectrogram_figure
+
+    gen = _load(args)
+    wav, png, _ = _outputs(Path(args.out), args.overwrite)
+    content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.hop_length * 2)
+    spec = gen.stylize_spec(content, seed=args.seed)
+    wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed)
+    save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
+    save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": spec}, gen.frontend.frame_rate,
+                                   gen.frontend.frequencies()), png)
+    print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s): forward pass {gen.timings.forward:.3f} s, "
+          f"inversion {gen.timings.inversion:.2f} s")
+    return 0
+
+
+# Commands that live in their own modules register here: each module has add_parser(subparsers).
+EXTRA_COMMANDS = ("texnet.cli_stream", "texnet.cli_evaluate")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="synthesize.py", description="texnet: audio texture synthesis")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -103,6 +156,35 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--overwrite", action="store_true")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     o.set_defaults(func=cmd_optimize)
+
+    g = sub.add_parser("generate", help="texture of any length from a trained generator, in one forward pass")
+    g.add_argument("--ckpt", required=True, help="generator checkpoint (train.py's last.ckpt or best.ckpt)")
+    g.add_argument("--seconds", type=float, default=60.0)
+    g.add_argument("--seed", type=int, nargs="+", default=[0], help="one texture per seed (_seedN added to names)")
+    g.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
+    g.add_argument("--griffin-lim-iters", type=int, help="phase retrieval iterations (default: checkpoint's)")
+    g.add_argument("--overwrite", action="store_true")
+    g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("stylize", help="stylise a content sound with a style-transfer generator, in one pass")
+    s.add_argument("--ckpt", required=True)
+    s.add_argument("--content", required=True, metavar="AUDIO")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--griffin-lim-iters", type=int)
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_stylize)
+
+    import importlib
+
+    for name in EXTRA_COMMANDS:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        mod.add_parser(sub)
     return p
 
 
@@ -113,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_grad_enabled(True)
     try:
         return args.func(args)
-    except (AudioError, CLIError, ValueError, FileNotFoundError) as e:
+    except (AudioError, CLIError, ValueError, FileNotFoundError, OSError) as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

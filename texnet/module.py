@@ -1,0 +1,157 @@
+"""LightningModule: train a generator against the shared objective (the baseline's exact loss)."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict
+
+import pytorch_lightning as pl
+import torch
+
+from .descriptors import DescriptorConfig, build_descriptor
+from .frontends import FrontendConfig, build_frontend
+from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, build_generator
+from .objectives import ObjectiveConfig, TextureObjective, diversity_loss
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "texnet-generator-1"
+
+
+class TextureModule(pl.LightningModule):
+    """Generator + frozen front end, descriptor and objective.
+
+    Args:
+        frontend, descriptor, objective, generator: the typed configs; all are saved as plain dicts in
+            the checkpoint's hyperparameters so :func:`texnet.inference.load_generator` can rebuild the
+            exact generator, front end and descriptor without running code from the checkpoint.
+        lr: Adam learning rate; cosine-annealed to ``lr * lr_final_ratio`` over ``trainer.max_steps``.
+        diversity_weight: weight of the Improved-Texture-Networks diversity term (0: off).
+    """
+
+    def __init__(
+        self,
+        frontend: FrontendConfig = FrontendConfig(),
+        descriptor: DescriptorConfig = DescriptorConfig(),
+        objective: ObjectiveConfig = ObjectiveConfig(),
+        generator: GeneratorConfig = GeneratorConfig(),
+        lr: float = 2e-3,
+        lr_final_ratio: float = 0.05,
+        diversity_weight: float = 0.0,
+    ):
+        super().__init__()
+        as_dict = lambda c: c if isinstance(c, dict) else asdict(c)  # noqa: E731 - checkpoints reload dicts
+        self.save_hyperparameters({
+            "format": CHECKPOINT_FORMAT,
+            "frontend": as_dict(frontend), "descriptor": as_dict(descriptor), "objective": as_dict(objective),
+            "generator": as_dict(generator), "lr": lr, "lr_final_ratio": lr_final_ratio,
+            "diversity_weight": diversity_weight,
+        })
+        self.fe_cfg = FrontendConfig(**self.hparams.frontend)
+        self.desc_cfg = DescriptorConfig(**self.hparams.descriptor)
+        self.obj_cfg = ObjectiveConfig(**self.hparams.objective)
+        self.gen_cfg = GeneratorConfig(**self.hparams.generator)
+        self.frontend = build_frontend(self.fe_cfg)
+        self.objective = TextureObjective(build_descriptor(self.frontend.n_freq, self.desc_cfg), self.obj_cfg)
+        self.generator = build_generator(self.frontend.n_freq, self.gen_cfg)
+        self.reference_style: float = math.nan
+        self._targets_ready = False
+
+    @property
+    def is_style(self) -> bool:
+        return isinstance(self.generator, StyleGenerator)
+
+    # ---- targets -------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if dm is None or self._targets_ready:
+            return
+        dm.min_samples = self.frontend.samples_for_frames(self.objective.receptive_field)
+        dm.setup(stage)
+        if dm.sample_rate != self.fe_cfg.sample_rate:
+            raise ValueError(f"data.sample_rate {dm.sample_rate} != model.frontend.sample_rate {self.fe_cfg.sample_rate}")
+        self.set_targets(dm.style_waves, dm.weights)
+
+    @torch.no_grad()
+    def set_targets(self, style_waves: list[torch.Tensor], weights: list[float] | None = None) -> None:
+        """Style targets from waveforms ``(samples,)``; starts the generator at their mean spectrum."""
+        specs = [self.frontend(w)[0] for w in style_waves]
+        self.objective.set_style(specs, weights)
+        w = torch.ones(len(specs)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        mean = sum(wi * s.mean(-1) for wi, s in zip(w / w.sum(), specs))
+        if not self._targets_ready and self.global_step == 0:
+            self.generator.set_output_bias(mean)
+        self._targets_ready = True
+
+    # ---- generation ----------------------------------------------------------------------------
+    def generate_specs(self, n_frames: int, seeds: list[int], content: torch.Tensor | None = None) -> torch.Tensor:
+        """``(len(seeds), freq, n_frames)`` from the texture generator, or the stylised ``content``."""
+        if self.is_style:
+            return self.generator(content, seed=seeds[0])
+        return self.generator(self.generator.make_noise(n_frames, seeds))
+
+    def _spectrograms(self, waves: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.frontend(waves.float())
+
+    def _losses(self, batch: torch.Tensor, seeds: list[int]):
+        spec = self._spectrograms(batch)
+        if self.is_style:
+            self.objective.set_content(None)
+            x = self.generator(spec, seed=seeds[0])
+            acts = self.objective.descriptor(x)
+            with torch.no_grad():
+                target_acts = self.objective.descriptor(spec)
+            content = sum(
+                (acts[i] - target_acts[i]).pow(2).flatten(1).sum(1) / target_acts[i].pow(2).flatten(1).sum(1).clamp_min(1e-20)
+                for i in self.objective.content_layers
+            ) / len(self.objective.content_layers)
+        else:
+            x = self.generator(self.generator.make_noise(spec.shape[-1], seeds))
+            acts = self.objective.descriptor(x)
+            content = torch.zeros(x.shape[0], device=x.device)
+        style = self.objective.style_from_acts(acts)
+        total = self.obj_cfg.style_weight * style.mean()
+        if self.is_style:
+            total = total + self.obj_cfg.content_weight * content.mean()
+        div = diversity_loss(acts) if self.hparams.diversity_weight > 0 else x.new_zeros(())
+        total = total + self.hparams.diversity_weight * div
+        return total, style.mean(), content.mean(), div, spec
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int):
+        seeds = torch.randint(0, 2**31 - 1, (batch.shape[0],)).tolist()
+        total, style, content, div, _ = self._losses(batch, seeds)
+        if not torch.isfinite(total):
+            # NaN guard: skip this step (Lightning skips the optimiser when None is returned)
+            log.warning("non-finite loss at step %d: step skipped", self.global_step)
+            self.log("train/skipped", 1.0, reduce_fx="sum")
+            return None
+        self.log_dict({"train/loss": total, "train/style": style}, prog_bar=True)
+        if self.is_style:
+            self.log("train/content", content)
+        if self.hparams.diversity_weight > 0:
+            self.log("train/diversity", div)
+        return total
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int):
+        # fixed seeds: validation losses are comparable across steps
+        seeds = list(range(batch.shape[0]))
+        total, style, content, _, spec = self._losses(batch, seeds)
+        real = self.objective.style_from_acts(self.objective.descriptor(spec)).mean()
+        self.log_dict({"val/style": style, "val/loss": total, "val/real_style": real}, prog_bar=True)
+        self.reference_style = float(real)
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr)
+        total = self.trainer.max_steps if self.trainer and self.trainer.max_steps and self.trainer.max_steps > 0 else 10_000
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=self.hparams.lr * self.hparams.lr_final_ratio)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def state_dict(self, *args, **kwargs):
+        # only the generator is learned; front end and descriptor are rebuilt from the hyperparameters
+        sd = super().state_dict(*args, **kwargs)
+        return {k: v for k, v in sd.items() if k.startswith("generator.")}
+
+    def load_state_dict(self, state_dict, strict: bool = True, **kwargs):
+        sd = {k: v for k, v in state_dict.items() if k.startswith("generator.")}
+        return self.generator.load_state_dict({k[len("generator."):]: v for k, v in sd.items()}, strict=strict)

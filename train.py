@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""Train a feed-forward texture generator (LightningCLI).
+
+    python train.py --config configs/quickstart.yaml --out runs/quickstart
+    python train.py fit --config configs/rain.yaml --ckpt_path runs/rain/last.ckpt   # resume
+    python train.py --config configs/quickstart.yaml --print_config
+"""
+from texnet.trainer_cli import main
+
+if __name__ == "__main__":
+    main()
