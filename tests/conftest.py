@@ -80,3 +80,30 @@ def sine_wav(tmp_path):
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_frontend():
+    """A cheap STFT front end for tests: ``n_fft=256, hop_length=64`` (129 bins, ~344.5 frames/s),
+    16 Griffin-Lim iterations."""
+    from texnet.frontends import FrontendConfig, build_frontend
+
+    return build_frontend(FrontendConfig(n_fft=256, hop_length=64, griffin_lim_iters=16))
+
+
+@pytest.fixture(scope="session")
+def tiny_spec(clip, tiny_frontend):
+    """``tiny_spec(name, start=0.0, seconds=3.0)`` -> log-magnitude ``(129, frames)`` of that stretch of
+    ``data/<name>.ogg`` through ``tiny_frontend`` (a fresh tensor each call)."""
+
+    @lru_cache(maxsize=None)
+    def cached(name: str, start: float, seconds: float) -> torch.Tensor:
+        sr = tiny_frontend.sample_rate
+        wave = clip(name, start + seconds, sr)[int(round(start * sr)):]
+        with torch.no_grad():
+            return tiny_frontend(wave)[0]
+
+    def get(name: str, start: float = 0.0, seconds: float = 3.0) -> torch.Tensor:
+        return cached(name, float(start), float(seconds)).clone()
+
+    return get

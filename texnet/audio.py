@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,11 @@ def _read(path: Path) -> tuple[np.ndarray, int]:
         try:
             import librosa
 
-            y, sr = librosa.load(str(path), sr=None, mono=False)
+            # librosa warns (UserWarning, FutureWarning) on every audioread fallback; a failure here is
+            # reported as one AudioError line, so the warnings would only add noise on stderr.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                y, sr = librosa.load(str(path), sr=None, mono=False)
         except Exception:  # noqa: BLE001
             reason = str(sf_err).splitlines()[0] if str(sf_err) else type(sf_err).__name__
             raise AudioError(path, f"not a readable audio file ({reason})") from None

@@ -90,7 +90,8 @@ def optimize_spectrogram(
     has_content = objective.content_acts is not None
     margin = rf - 1 if (cfg.edge_margin and not has_content) else 0
     init = F.pad(init_spec[None], (margin, margin), mode="replicate")[0] if margin else init_spec
-    theta = _inv_softplus(init.detach().clone()).requires_grad_(True)
+    # contiguous: a front end's spectrogram may be a transposed view, and L-BFGS needs grad.view(-1)
+    theta = _inv_softplus(init.detach().clone()).contiguous().requires_grad_(True)
     torch.manual_seed(cfg.seed)
 
     if cfg.optimizer == "lbfgs":

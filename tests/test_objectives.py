@@ -1,0 +1,250 @@
+"""The shared objective: Gram/mean-covariance style loss, content loss, multi-texture mixing, diversity."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from texnet.descriptors import DescriptorConfig, build_descriptor
+from texnet.objectives import ObjectiveConfig, TextureObjective, diversity_loss, gram, mix_stats
+
+STATS = ["mean_cov", "gram"]
+N_FREQ = 129
+
+
+def make_objective(statistic: str = "mean_cov", seed: int = 0, **kw) -> TextureObjective:
+    desc = build_descriptor(N_FREQ, DescriptorConfig(n_filters=64, kernel_sizes=[3, 9], seed=seed))
+    return TextureObjective(desc, ObjectiveConfig(statistic=statistic, **kw))
+
+
+def style(obj: TextureObjective, x: torch.Tensor) -> float:
+    return obj(x[None]).style.item()
+
+
+@pytest.fixture(scope="module")
+def specs(tiny_spec):
+    """Three seconds of rain (the target), later stretches of rain, and other textures."""
+    return {
+        "rain": tiny_spec("rain", 0.0, 3.0),
+        "rain_2s": tiny_spec("rain", 3.0, 2.0),
+        "rain_6s": tiny_spec("rain", 3.0, 6.0),
+        "insects": tiny_spec("insects", 0.0, 3.0),
+        "fire": tiny_spec("fire", 0.0, 3.0),
+    }
+
+
+def block_shuffle(spec: torch.Tensor, block: int, seed: int = 0) -> torch.Tensor:
+    n = spec.shape[-1] // block
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    assert not torch.equal(perm, torch.arange(n))
+    return torch.cat([spec[:, i * block:(i + 1) * block] for i in perm.tolist()], dim=1)
+
+
+# ------------------------------------------------------------------------------------------- style loss
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_target_itself_has_zero_style_loss(specs, statistic):
+    obj = make_objective(statistic)
+    obj.set_style([specs["rain"]])
+    losses = obj(specs["rain"][None])
+    assert losses.style.shape == (1,)
+    assert abs(losses.style.item()) < 1e-6
+    assert losses.content.item() == 0.0  # no content target set
+    assert losses.total.item() == pytest.approx(losses.style.item())
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_block_shuffle_keeps_the_style(specs, statistic):
+    """Shuffling blocks much longer than the receptive field only changes the activations at the block
+    seams: the Gram statistic is (nearly) blind to temporal order, while another texture is far away."""
+    obj = make_objective(statistic)
+    rain = specs["rain"]
+    obj.set_style([rain])
+    block = 5 * obj.receptive_field
+    shuffled = block_shuffle(rain[:, : (rain.shape[-1] // block) * block], block)
+    assert not torch.allclose(shuffled, rain[:, : shuffled.shape[-1]])
+    shuffled_loss = style(obj, shuffled)
+    other = style(obj, specs["insects"])
+    assert other > 0.05
+    assert shuffled_loss < 0.05 * other, (shuffled_loss, other)
+    assert style(obj, specs["fire"]) > 20 * shuffled_loss
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_style_loss_is_length_independent(specs, statistic):
+    """Statistics are averages over positions: the same texture scores alike at 2 s and 6 s, and the
+    target tiled three times scores (nearly) like the target itself."""
+    obj = make_objective(statistic)
+    obj.set_style([specs["rain"]])
+    other = style(obj, specs["insects"])
+    short, long = style(obj, specs["rain_2s"]), style(obj, specs["rain_6s"])
+    assert short < 0.25 * other and long < 0.25 * other, (short, long, other)
+    assert 1 / 3 < short / long < 3, (short, long)
+    tiled = style(obj, specs["rain"].repeat(1, 3))
+    assert tiled < 1e-3 * other, (tiled, other)
+
+
+def test_loss_values_follow_the_documented_formulas(specs):
+    """One descriptor layer; check both statistics against a direct computation."""
+    desc = build_descriptor(N_FREQ, DescriptorConfig(n_filters=32, kernel_sizes=[5], seed=4))
+    t, x = specs["rain"], specs["insects"]
+    a_t, a_x = desc(t[None])[0][0], desc(x[None])[0][0]
+    g_t, g_x = a_t @ a_t.T / a_t.shape[1], a_x @ a_x.T / a_x.shape[1]
+    expected_gram = ((g_x - g_t).pow(2).sum() / g_t.pow(2).sum()).item()
+    mu_t, mu_x = a_t.mean(1), a_x.mean(1)
+    c_t, c_x = g_t - torch.outer(mu_t, mu_t), g_x - torch.outer(mu_x, mu_x)
+    expected_mc = ((mu_x - mu_t).pow(2).sum() / mu_t.pow(2).sum() + (c_x - c_t).pow(2).sum() / c_t.pow(2).sum()).item()
+    for statistic, expected in (("gram", expected_gram), ("mean_cov", expected_mc)):
+        obj = TextureObjective(desc, ObjectiveConfig(statistic=statistic))
+        obj.set_style([t])
+        assert style(obj, x) == pytest.approx(expected, rel=1e-3), statistic
+    assert torch.allclose(gram(a_t[None])[0], g_t, rtol=1e-5, atol=1e-6)
+
+
+def test_layer_weights_are_normalised_and_select_layers(specs):
+    x, t = specs["insects"], specs["rain"]
+    only_first = make_objective(style_layers=[0])
+    weighted = make_objective(layer_weights=[3.0, 0.0])
+    for o in (only_first, weighted):
+        o.set_style([t])
+    assert style(weighted, x) == pytest.approx(style(only_first, x), rel=1e-5)
+    with pytest.raises(ValueError, match="layer weights"):
+        make_objective(layer_weights=[1.0])
+    with pytest.raises(ValueError, match="out of range"):
+        make_objective(style_layers=[2])
+    with pytest.raises(ValueError, match="out of range"):
+        make_objective(content_layers=[-1])
+
+
+# ---------------------------------------------------------------------------------------- multi-texture
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_mixing_weights_one_zero_equals_the_single_target(specs, statistic):
+    single, mixed, scaled = (make_objective(statistic) for _ in range(3))
+    single.set_style([specs["rain"]])
+    mixed.set_style([specs["rain"], specs["insects"]], [1.0, 0.0])
+    scaled.set_style([specs["rain"], specs["insects"]], [7.0, 0.0])
+    batch = torch.stack([specs["fire"], specs["insects"], specs["rain"]])
+    ref = single(batch).style
+    assert torch.allclose(mixed(batch).style, ref, rtol=1e-4, atol=1e-7)
+    assert torch.allclose(scaled(batch).style, ref, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_mixing_weights_are_normalised(specs, statistic):
+    a, b = make_objective(statistic), make_objective(statistic)
+    a.set_style([specs["rain"], specs["insects"]], [1.0, 3.0])
+    b.set_style([specs["rain"], specs["insects"]], [0.25, 0.75])
+    for ga, gb in zip(a.target_grams, b.target_grams):
+        assert torch.allclose(ga, gb, rtol=1e-5, atol=1e-7)
+    x = specs["fire"]
+    assert style(a, x) == pytest.approx(style(b, x), rel=1e-5)
+
+
+def test_mixture_target_is_the_weighted_mean_of_the_statistics(specs):
+    obj = make_objective("gram")
+    rain, insects = specs["rain"], specs["insects"]
+    obj.set_style([rain, insects], [1.0, 1.0])
+    _, g_r = obj.source_stats(rain)
+    _, g_i = obj.source_stats(insects)
+    for t, a, b in zip(obj.target_grams, g_r, g_i):
+        assert torch.allclose(t, 0.5 * (a + b), rtol=1e-5, atol=1e-7)
+    # a mixture sits between its sources: each source scores better than the third texture does
+    assert style(obj, rain) < style(obj, specs["fire"]) and style(obj, insects) < style(obj, specs["fire"])
+    # default weights (None) are equal
+    eq = make_objective("gram")
+    eq.set_style([rain, insects])
+    assert all(torch.allclose(p, q) for p, q in zip(eq.target_grams, obj.target_grams))
+
+
+@pytest.mark.parametrize("weights, match", [
+    ([1.0], "1 weights for 2 style sources"),
+    ([1.0, 1.0, 1.0], "3 weights for 2"),
+    ([1.0, -0.5], "non-negative"),
+    ([0.0, 0.0], "positive sum"),
+])
+def test_bad_mixing_weights_raise(specs, weights, match):
+    obj = make_objective()
+    with pytest.raises(ValueError, match=match):
+        obj.set_style([specs["rain"], specs["insects"]], weights)
+    with pytest.raises(ValueError, match=match):
+        mix_stats([[torch.ones(2)], [torch.ones(2)]], weights)
+
+
+def test_no_style_source_raises(specs):
+    obj = make_objective()
+    with pytest.raises(ValueError, match="at least one"):
+        obj.set_style([])
+    with pytest.raises(ValueError, match="at least one"):
+        mix_stats([], None)
+    with pytest.raises(RuntimeError, match="set_style"):
+        obj(specs["rain"][None])
+
+
+def test_unknown_statistic_raises(specs):
+    with pytest.raises(ValueError, match="unknown style statistic"):
+        make_objective("median").set_style([specs["rain"]])
+
+
+# ----------------------------------------------------------------------------------------------- content
+
+
+def test_content_loss_zero_for_the_content_and_length_checked(specs):
+    obj = make_objective(content_weight=2.0, style_weight=0.5)
+    obj.set_style([specs["rain"]])
+    content = specs["insects"]
+    obj.set_content(content)
+    own = obj(content[None])
+    assert own.content.item() < 1e-10
+    other = obj(specs["fire"][None])
+    assert other.content.item() > 0.05
+    assert other.total.item() == pytest.approx(0.5 * other.style.item() + 2.0 * other.content.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="length"):
+        obj(specs["rain_2s"][None])
+    obj.set_content(None)
+    assert obj.content_acts is None
+    assert obj(specs["rain_2s"][None]).content.item() == 0.0
+
+
+# --------------------------------------------------------------------------------------- batch, gradient
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_batch_is_vectorised(specs, statistic):
+    obj = make_objective(statistic)
+    obj.set_style([specs["rain"], specs["fire"]], [0.3, 0.7])
+    obj.set_content(specs["insects"])
+    items = [specs["rain"], specs["insects"], specs["fire"]]
+    batch = obj(torch.stack(items))
+    assert batch.total.shape == batch.style.shape == batch.content.shape == (3,)
+    for i, x in enumerate(items):
+        one = obj(x[None])
+        for name in ("total", "style", "content"):
+            assert getattr(batch, name)[i].item() == pytest.approx(getattr(one, name).item(), rel=1e-4, abs=1e-7), (i, name)
+    # distinct items give distinct losses (the batch is not collapsed)
+    assert len({round(v, 6) for v in batch.style.tolist()}) == 3
+
+
+def test_gradient_flows_to_the_candidate_only(specs):
+    obj = make_objective()
+    obj.set_style([specs["rain"]])
+    x = specs["insects"][None].clone().requires_grad_(True)
+    obj(x).total.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in obj.parameters())
+
+
+# ---------------------------------------------------------------------------------------------- diversity
+
+
+def test_diversity_loss(specs):
+    desc = build_descriptor(N_FREQ, DescriptorConfig(n_filters=32, kernel_sizes=[3, 9]))
+    different = desc(torch.stack([specs["rain"], specs["insects"]]))
+    same = desc(torch.stack([specs["rain"], specs["rain"]]))
+    near = desc(torch.stack([specs["rain"], specs["rain"] + 0.01]))
+    d_diff, d_same, d_near = (diversity_loss(a).item() for a in (different, same, near))
+    assert d_diff < -1e-3
+    assert abs(d_same) < 1e-6
+    assert d_diff < d_near < 0  # further apart -> more negative
+    assert diversity_loss(desc(specs["rain"][None])).item() == 0.0

@@ -1,0 +1,207 @@
+"""The per-example optimisation baseline: constraint, progress, any length, stopping rules, style
+transfer, reproducibility."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from texnet.descriptors import DescriptorConfig, build_descriptor
+from texnet.objectives import ObjectiveConfig, TextureObjective
+from texnet.optimize import OptimizeConfig, noise_init, optimize_spectrogram, run_baseline
+
+N_FREQ = 129
+
+
+def make_objective(kernel_sizes=(3, 9), n_filters: int = 32) -> TextureObjective:
+    desc = build_descriptor(N_FREQ, DescriptorConfig(n_filters=n_filters, kernel_sizes=list(kernel_sizes), seed=0))
+    return TextureObjective(desc, ObjectiveConfig())
+
+
+def cfg(**kw) -> OptimizeConfig:
+    return OptimizeConfig(**{"max_iter": 15, "progress": False, **kw})
+
+
+@pytest.fixture(scope="module")
+def rain(tiny_spec):
+    return tiny_spec("rain", 0.0, 1.5)
+
+
+@pytest.fixture
+def objective(rain):
+    obj = make_objective()
+    obj.set_style([rain])
+    return obj
+
+
+def init_for(rain: torch.Tensor, n_frames: int, seed: int = 0) -> torch.Tensor:
+    return noise_init(rain.mean(-1), rain.std(-1), n_frames, seed)
+
+
+def spy_inputs(objective: TextureObjective) -> list[float]:
+    """Record the minimum of every spectrogram the optimiser hands to the descriptor."""
+    mins: list[float] = []
+    objective.descriptor.register_forward_pre_hook(lambda _m, args: mins.append(args[0].min().item()))
+    return mins
+
+
+# ------------------------------------------------------------------------------------------ constraint
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_spectrogram_stays_non_negative_even_from_near_zero_init(objective, rain, optimizer):
+    n = 120
+    init = init_for(rain, n)
+    g = torch.Generator().manual_seed(1)
+    mask = torch.rand(init.shape, generator=g)
+    init[mask < 0.4] = 0.0  # 40 % of the bins exactly zero, another 20 % a hair above it
+    init[(mask >= 0.4) & (mask < 0.6)] = 1e-6
+    init[:, :10] = 0.0  # and some whole frames silent
+    mins = spy_inputs(objective)
+    res = optimize_spectrogram(objective, n, init, cfg(optimizer=optimizer, lr=0.2 if optimizer == "adam" else None))
+    assert mins and min(mins) >= 0.0  # every evaluated candidate was a valid log-magnitude
+    assert res.spec.shape == (N_FREQ, n)
+    assert torch.isfinite(res.spec).all() and (res.spec >= 0).all()
+    assert res.losses[-1] < res.losses[0]
+
+
+# ---------------------------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("optimizer, lr", [("lbfgs", None), ("adam", 0.1)])
+def test_loss_decreases(objective, rain, optimizer, lr):
+    n = 150
+    res = optimize_spectrogram(objective, n, init_for(rain, n), cfg(optimizer=optimizer, lr=lr, max_iter=25))
+    assert len(res.losses) >= 25 and len(res.times) == len(res.losses)
+    assert all(t2 >= t1 for t1, t2 in zip(res.times, res.times[1:]))
+    assert res.losses[-1] < 0.5 * res.losses[0], (res.losses[0], res.losses[-1])
+    # the reported final loss is the (cropped) best candidate's, not worse than the start
+    assert res.style_loss < res.losses[0]
+    assert res.wall_time > 0 and res.stop_reason == "max_iter"
+
+
+def test_unknown_optimizer_raises(objective, rain):
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        optimize_spectrogram(objective, 50, init_for(rain, 50), cfg(optimizer="sgd"))
+
+
+# ------------------------------------------------------------------------------------------------ length
+
+
+def test_output_longer_than_the_source(tiny_frontend, clip):
+    """Infinite texture: 4 s synthesised from a 1 s source, shape (freq, n_frames)."""
+    obj = make_objective(kernel_sizes=(5,), n_filters=16)
+    src = clip("rain", 1.0)
+    out = run_baseline(obj, tiny_frontend, [src], seconds=4.0, config=cfg(max_iter=5))
+    n = tiny_frontend.frames_for_seconds(4.0)
+    assert n > 3 * tiny_frontend.frames_for_samples(src.numel())
+    assert out.result.spec.shape == (N_FREQ, n)
+    assert out.wave.shape == (tiny_frontend.samples_for_frames(n),)
+    assert abs(out.wave.numel() / tiny_frontend.sample_rate - 4.0) < 0.01
+    assert torch.isfinite(out.wave).all() and out.wave.abs().max() > 0
+    assert out.content_spec is None and len(out.style_specs) == 1
+
+
+def test_edge_margin_is_cropped(objective, rain):
+    n = 60
+    res = optimize_spectrogram(objective, n, init_for(rain, n), cfg(max_iter=3))
+    assert res.spec.shape == (N_FREQ, n)
+    res2 = optimize_spectrogram(objective, n, init_for(rain, n), cfg(max_iter=3, edge_margin=False))
+    assert res2.spec.shape == (N_FREQ, n)
+
+
+def test_output_shorter_than_receptive_field_raises(objective, rain, tiny_frontend, clip):
+    rf = objective.receptive_field
+    with pytest.raises(ValueError, match=rf"{rf - 1} frames is shorter than the descriptor's receptive field \({rf} frames\)"):
+        optimize_spectrogram(objective, rf - 1, init_for(rain, rf - 1), cfg())
+    with pytest.raises(ValueError, match="init_spec has 40 frames, expected 50"):
+        optimize_spectrogram(objective, 50, init_for(rain, 40), cfg())
+    src = clip("rain", 1.0)
+    with pytest.raises(ValueError, match="shorter than the descriptor's receptive field"):
+        run_baseline(objective, tiny_frontend, [src], seconds=0.005, config=cfg())
+    for bad in (0.0, -1.0, None):
+        with pytest.raises(ValueError, match="positive"):
+            run_baseline(objective, tiny_frontend, [src], seconds=bad, config=cfg())
+
+
+# -------------------------------------------------------------------------------------------- stopping
+
+
+def test_stop_at_max_iter(objective, rain):
+    res = optimize_spectrogram(objective, 80, init_for(rain, 80), cfg(optimizer="adam", max_iter=7))
+    assert res.stop_reason == "max_iter" and len(res.losses) == 7
+    res = optimize_spectrogram(objective, 80, init_for(rain, 80), cfg(optimizer="lbfgs", max_iter=7))
+    # an L-BFGS step may evaluate the objective several times; it stops after the step that reaches max_iter
+    assert res.stop_reason == "max_iter" and len(res.losses) >= 7
+
+
+def test_stop_at_time_budget(objective, rain):
+    res = optimize_spectrogram(objective, 80, init_for(rain, 80), cfg(optimizer="adam", max_iter=10_000, time_budget=0.0))
+    assert res.stop_reason == "time_budget" and len(res.losses) == 1
+    res = optimize_spectrogram(objective, 80, init_for(rain, 80), cfg(max_iter=10_000, time_budget=0.3))
+    assert res.stop_reason == "time_budget" and len(res.losses) < 10_000
+
+
+def test_stop_when_converged(objective, rain):
+    # Adam with a tiny step improves by far less than 10 % over 3 evaluations
+    res = optimize_spectrogram(objective, 80, init_for(rain, 80),
+                               cfg(optimizer="adam", lr=1e-5, max_iter=1000, rel_tol=0.1, patience=3))
+    assert res.stop_reason == "converged" and len(res.losses) == 4
+
+
+def test_stop_on_non_finite_loss(rain):
+    class Broken(TextureObjective):
+        def forward(self, x):
+            out = super().forward(x)
+            return out._replace(total=out.total * float("nan"))
+
+    obj = Broken(build_descriptor(N_FREQ, DescriptorConfig(n_filters=8, kernel_sizes=[3])))
+    obj.set_style([rain])
+    res = optimize_spectrogram(obj, 40, init_for(rain, 40), cfg(optimizer="adam", max_iter=50))
+    assert res.stop_reason == "non-finite loss"
+    assert torch.isfinite(res.spec).all()
+
+
+# ------------------------------------------------------------------------------------------- baseline
+
+
+@pytest.mark.parametrize("init", ["noise", "content"])
+def test_style_transfer_keeps_the_content_length(tiny_frontend, clip, init):
+    obj = make_objective(kernel_sizes=(5,), n_filters=16)
+    style_wave = clip("rain", 1.0)
+    content_wave = clip("speech", 1.3)[2000:]  # an odd length, not a multiple of the hop
+    out = run_baseline(obj, tiny_frontend, [style_wave], seconds=10.0, content_wave=content_wave,
+                       config=cfg(max_iter=6, init=init))
+    n = tiny_frontend.frames_for_samples(content_wave.numel())
+    assert out.content_spec.shape == (N_FREQ, n)
+    assert out.result.spec.shape == (N_FREQ, n)  # not the requested 10 s: content fixes the length
+    assert out.wave.shape == (tiny_frontend.samples_for_frames(n),)
+    assert abs(out.wave.numel() - content_wave.numel()) < tiny_frontend.hop_length
+    r = out.result
+    assert torch.isfinite(torch.tensor([r.style_loss, r.content_loss])).all()
+    assert r.content_loss > 0 or init == "content"
+    assert (r.spec >= 0).all()
+
+
+def test_multi_texture_baseline(tiny_frontend, clip):
+    obj = make_objective(kernel_sizes=(5,), n_filters=16)
+    out = run_baseline(obj, tiny_frontend, [clip("rain", 1.0), clip("insects", 1.0)], seconds=0.5,
+                       weights=[2.0, 1.0], config=cfg(max_iter=5))
+    assert len(out.style_specs) == 2
+    assert out.result.spec.shape == (N_FREQ, tiny_frontend.frames_for_seconds(0.5))
+    with pytest.raises(ValueError, match="weights"):
+        run_baseline(obj, tiny_frontend, [clip("rain", 1.0), clip("insects", 1.0)], seconds=0.5,
+                     weights=[1.0], config=cfg(max_iter=5))
+
+
+def test_same_seed_same_spectrogram(tiny_frontend, clip):
+    src = clip("fire", 1.0)
+
+    def run(seed):
+        obj = make_objective(kernel_sizes=(5,), n_filters=16)
+        return run_baseline(obj, tiny_frontend, [src], seconds=0.6, config=cfg(max_iter=8, seed=seed))
+
+    a, b, c = run(0), run(0), run(1)
+    assert torch.equal(a.result.spec, b.result.spec)
+    assert torch.equal(a.wave, b.wave)
+    assert a.result.losses == b.result.losses
+    assert not torch.allclose(a.result.spec, c.result.spec)
