@@ -8,6 +8,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import os
+
+# Subprocesses (CLI tests) inherit this: one thread is faster than two on a shared 2-core machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
 import numpy as np
 import pytest
 import soundfile as sf

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class RandomCrops(Dataset):
-    """``length`` random crops ``(samples,)`` of one waveform; a fresh crop at every index and epoch."""
+    """``length`` random crops ``(samples,)`` of one waveform, a different one at every index."""
 
     def __init__(self, wave: torch.Tensor, crop_samples: int, length: int):
         if wave.shape[-1] < crop_samples:
@@ -24,7 +24,9 @@ class RandomCrops(Dataset):
         return self.length
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        start = int(torch.randint(0, self.wave.shape[-1] - self.crop + 1, ()))
+        # seeded by the index: a resumed run sees the same crops as an uninterrupted one
+        gen = torch.Generator().manual_seed(7919 * i + 17)
+        start = int(torch.randint(0, self.wave.shape[-1] - self.crop + 1, (), generator=gen))
         return self.wave[start: start + self.crop]
 
 

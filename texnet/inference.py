@@ -96,7 +96,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{p}: not a loadable texnet checkpoint ({first[:160]})") from None
     hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    if not isinstance(hp, dict) or hp.get("format") != CHECKPOINT_FORMAT or "state_dict" not in ckpt:
+    if not isinstance(hp, dict) or ckpt.get("texnet_format") != CHECKPOINT_FORMAT or "state_dict" not in ckpt:
         raise CheckpointError(f"{p}: not a texnet generator checkpoint (written by another program?)")
     return ckpt
 

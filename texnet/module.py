@@ -25,7 +25,8 @@ class TextureModule(pl.LightningModule):
         frontend, descriptor, objective, generator: the typed configs; all are saved as plain dicts in
             the checkpoint's hyperparameters so :func:`texnet.inference.load_generator` can rebuild the
             exact generator, front end and descriptor without running code from the checkpoint.
-        lr: Adam learning rate; cosine-annealed to ``lr * lr_final_ratio`` over ``trainer.max_steps``.
+        lr: Adam learning rate; cosine-annealed to ``lr * lr_final_ratio`` over ``schedule_steps`` steps
+            (default ``trainer.max_steps``).
         diversity_weight: weight of the Improved-Texture-Networks diversity term (0: off).
     """
 
@@ -38,14 +39,14 @@ class TextureModule(pl.LightningModule):
         lr: float = 2e-3,
         lr_final_ratio: float = 0.05,
         diversity_weight: float = 0.0,
+        schedule_steps: int | None = None,
     ):
         super().__init__()
         as_dict = lambda c: c if isinstance(c, dict) else asdict(c)  # noqa: E731 - checkpoints reload dicts
         self.save_hyperparameters({
-            "format": CHECKPOINT_FORMAT,
             "frontend": as_dict(frontend), "descriptor": as_dict(descriptor), "objective": as_dict(objective),
             "generator": as_dict(generator), "lr": lr, "lr_final_ratio": lr_final_ratio,
-            "diversity_weight": diversity_weight,
+            "diversity_weight": diversity_weight, "schedule_steps": schedule_steps,
         })
         self.fe_cfg = FrontendConfig(**self.hparams.frontend)
         self.desc_cfg = DescriptorConfig(**self.hparams.descriptor)
@@ -119,7 +120,8 @@ class TextureModule(pl.LightningModule):
         return total, style.mean(), content.mean(), div, spec
 
     def training_step(self, batch: torch.Tensor, batch_idx: int):
-        seeds = torch.randint(0, 2**31 - 1, (batch.shape[0],)).tolist()
+        # noise seeds are a function of the step, so a resumed run repeats exactly what an uninterrupted one does
+        seeds = [1_000_003 * (self.global_step + 1) + i for i in range(batch.shape[0])]
         total, style, content, div, _ = self._losses(batch, seeds)
         if not torch.isfinite(total):
             # NaN guard: skip this step (Lightning skips the optimiser when None is returned)
@@ -143,9 +145,14 @@ class TextureModule(pl.LightningModule):
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr)
-        total = self.trainer.max_steps if self.trainer and self.trainer.max_steps and self.trainer.max_steps > 0 else 10_000
+        total = self.hparams.schedule_steps
+        if not total:
+            total = self.trainer.max_steps if self.trainer.max_steps and self.trainer.max_steps > 0 else 10_000
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=self.hparams.lr * self.hparams.lr_final_ratio)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["texnet_format"] = CHECKPOINT_FORMAT  # lets loaders tell our checkpoints from others
 
     def state_dict(self, *args, **kwargs):
         # only the generator is learned; front end and descriptor are rebuilt from the hyperparameters

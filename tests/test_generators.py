@@ -1,0 +1,98 @@
+"""Generators: exact length/receptive-field arithmetic, position-indexed noise, gradients, style mode."""
+import pytest
+import torch
+
+from texnet.generators import GeneratorConfig, StyleGenerator, TextureGenerator, build_generator, make_noise
+
+TINY = GeneratorConfig(channels=8, dilations=[1, 2, 4], noise_channels=3, noise_scales=3, scale_factor=2)
+
+
+def test_receptive_field_formula():
+    g = TextureGenerator(10, TINY)
+    assert g.receptive_field == 1 + 2 * (1 + 2 + 4)
+    g5 = TextureGenerator(10, GeneratorConfig(channels=4, kernel_size=5, dilations=[1, 3], noise_channels=1))
+    assert g5.receptive_field == 1 + 4 * 4
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 64, 129, 1000])
+def test_output_length_follows_requested_frames(frames):
+    g = TextureGenerator(12, TINY)
+    noise = g.make_noise(frames, [0, 1])
+    assert noise.shape == (2, TINY.noise_channels * TINY.noise_scales, frames + g.receptive_field - 1)
+    out = g(noise)
+    assert out.shape == (2, 12, frames)
+    assert (out >= 0).all()
+
+
+def test_receptive_field_is_exact_empirically():
+    torch.manual_seed(0)
+    g = TextureGenerator(6, TINY).eval()
+    noise = torch.randn(1, g.noise_dim, 60)
+    base = g(noise)
+    poke = noise.clone()
+    poke[..., 30] += 5.0
+    changed = (g(poke) - base).abs().sum(1)[0] > 0
+    idx = changed.nonzero().flatten()
+    # output frame t sees noise frames t .. t + rf - 1
+    assert idx.min().item() == 30 - g.receptive_field + 1 and idx.max().item() == 30
+    assert len(idx) == g.receptive_field
+
+
+def test_noise_is_position_indexed_and_seeded():
+    full = make_noise([5], 0, 3000, 2, 3, 4)
+    window = make_noise([5], 1234, 500, 2, 3, 4)
+    assert torch.allclose(full[..., 1234:1734], window, atol=1e-6)
+    other = make_noise([6], 0, 3000, 2, 3, 4)
+    assert not torch.allclose(full, other)
+    # every scale has roughly unit variance
+    for s in range(3):
+        v = full[0, 2 * s: 2 * s + 2].var().item()
+        assert 0.5 < v < 1.6, (s, v)
+    with pytest.raises(ValueError):
+        make_noise([0], -1, 10, 1, 1, 2)
+
+
+def test_generate_window_equals_slice_of_longer_generation():
+    g = TextureGenerator(8, TINY).eval()
+    long = g.generate(300, seed=3)
+    part = g.generate(50, seed=3, start=120)
+    assert torch.allclose(long[:, 120:170], part, atol=1e-5)
+    assert not torch.allclose(g.generate(50, seed=4, start=120), part)
+
+
+def test_gradients_reach_every_parameter():
+    g = TextureGenerator(8, TINY)
+    g(g.make_noise(20, [0, 1])).mean().backward()
+    for name, p in g.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_output_bias_sets_the_starting_spectrum():
+    g = TextureGenerator(5, TINY)
+    with torch.no_grad():
+        g.body.out.weight.zero_()
+    mean = torch.tensor([0.1, 0.5, 1.0, 2.0, 3.0])
+    g.set_output_bias(mean)
+    out = g.generate(10)
+    assert torch.allclose(out.mean(1), mean, atol=1e-4)
+
+
+def test_style_generator_keeps_content_length():
+    g = StyleGenerator(9, GeneratorConfig(kind="style", channels=8, dilations=[1, 2], noise_channels=2))
+    for frames in (3, 10, 57):
+        content = torch.rand(2, 9, frames)
+        assert g(content).shape == (2, 9, frames)
+    with pytest.raises(ValueError, match="expected content"):
+        g(torch.rand(1, 8, 10))
+
+
+def test_bad_configs_and_inputs():
+    with pytest.raises(ValueError, match="odd"):
+        TextureGenerator(4, GeneratorConfig(kernel_size=4))
+    with pytest.raises(ValueError, match="unknown generator kind"):
+        build_generator(4, GeneratorConfig(kind="gan"))
+    g = TextureGenerator(4, TINY)
+    with pytest.raises(ValueError, match="shorter than the receptive field"):
+        g(torch.randn(1, g.noise_dim, g.receptive_field - 1))
+    with pytest.raises(ValueError, match="expected noise"):
+        g(torch.randn(1, g.noise_dim + 1, 40))
