@@ -140,3 +140,23 @@ def test_train_print_config_runs():
     r = run(["train.py", "--config", str(TINY), "--print_config"])
     assert r.returncode == 0, r.stderr
     assert "n_filters: 32" in r.stdout and "audio:" in r.stdout
+
+
+def test_style_generator_trains_and_stylizes(tmp_path):
+    """Style mode: content crops in, content + style loss falls, stylize() keeps the content's length."""
+    import yaml
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["model"]["generator"] = {"kind": "style", "channels": 16, "dilations": [1, 2], "noise_channels": 2}
+    cfg["data"]["content"] = ["data/speech.ogg"]
+    cfg["compare"] = {"enabled": False}
+    cfg["trainer"]["max_steps"] = 4
+    path = tmp_path / "style.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    train(tmp_path / "run", "--config", str(path))
+    g = load_generator(tmp_path / "run" / "last.ckpt")
+    content = torch.randn(22050) * 0.1
+    out = g.stylize(content, n_iter=2)
+    assert abs(out.shape[-1] - 22050) <= g.frontend.hop_length
+    with pytest.raises(ValueError, match="style-transfer generator"):
+        g.generate(1.0)
