@@ -209,3 +209,21 @@ def test_error_names_the_problem_precisely(runs):
     assert "0.005 s" in short and "needs at least 0.023 s" in short
     assert "--overwrite" in runs["bad_exists"]["proc"].stderr
     assert "receptive field (0.023 s)" in runs["bad_too_short_output"]["proc"].stderr
+
+
+def test_outputs_get_ordinary_file_permissions(runs):
+    """PNG and JSON are written through a temporary file like the WAV: all three get the umask's mode,
+    not mkstemp's private 0600."""
+    import stat
+
+    out: Path = runs["texture"]["out"]
+    modes = {s: stat.S_IMODE(out.with_suffix(s).stat().st_mode) for s in (".wav", ".png", ".json")}
+    assert modes[".png"] == modes[".json"] == modes[".wav"], modes
+
+
+def test_save_json_failure_leaves_nothing_behind(tmp_path):
+    from texnet.reporting import save_json
+
+    with pytest.raises(TypeError):
+        save_json({"x": object()}, tmp_path / "r.json")
+    assert list(tmp_path.iterdir()) == []

@@ -36,12 +36,20 @@ def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs:
     return fig
 
 
+def _default_mode(tmp: str) -> None:
+    """mkstemp makes 0600 files; give the output the permissions open() would (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
 def save_figure(fig, path: str | os.PathLike) -> Path:
     """Write a figure as PNG atomically and close it."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=p.parent)
     os.close(fd)
+    _default_mode(tmp)
     try:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, p)
@@ -64,7 +72,12 @@ def save_json(obj, path: str | os.PathLike) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".json", dir=p.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, default=default)
-    os.replace(tmp, p)
+    _default_mode(tmp)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, default=default)
+        os.replace(tmp, p)
+    finally:  # a value json cannot encode must not leave a half-written temporary file behind
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return p
