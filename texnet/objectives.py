@@ -190,9 +190,17 @@ class TextureObjective(nn.Module):
         self._n_content = self._store("_content", [acts[i] for i in self.content_layers])
 
     def style_from_acts(self, acts: list[torch.Tensor]) -> torch.Tensor:
-        """Style loss ``(batch,)`` from the descriptor's outputs."""
+        """Style loss ``(batch,)`` from the descriptor's outputs.
+
+        Statistics are computed in float32 even under mixed precision: a relative error of second
+        moments is a difference of large, nearly equal numbers, which bf16 cannot resolve.
+        """
         if not self._n_style:
             raise RuntimeError("no style target: call set_style first")
+        with torch.autocast(acts[0].device.type, enabled=False):
+            return self._style_fp32([a.float() for a in acts])
+
+    def _style_fp32(self, acts: list[torch.Tensor]) -> torch.Tensor:
         loss = acts[0].new_zeros(acts[0].shape[0])
         centre = self.config.statistic == "mean_cov"
         for j, (i, target, norm) in enumerate(zip(self.style_layers, self.target_grams, self.target_norms)):
@@ -212,6 +220,10 @@ class TextureObjective(nn.Module):
         """Content loss ``(batch,)``; the candidate must have the content's length."""
         if self.content_acts is None:
             return acts[0].new_zeros(acts[0].shape[0])
+        with torch.autocast(acts[0].device.type, enabled=False):
+            return self._content_fp32([a.float() for a in acts])
+
+    def _content_fp32(self, acts: list[torch.Tensor]) -> torch.Tensor:
         loss = acts[0].new_zeros(acts[0].shape[0])
         for j, (i, c) in enumerate(zip(self.content_layers, self.content_acts)):
             a = acts[i]
