@@ -96,3 +96,23 @@ def test_bad_configs_and_inputs():
         g(torch.randn(1, g.noise_dim, g.receptive_field - 1))
     with pytest.raises(ValueError, match="expected noise"):
         g(torch.randn(1, g.noise_dim + 1, 40))
+
+
+def test_waveform_generator_emits_complex_frames_that_train_through_the_stft():
+    from texnet.frontends import FrontendConfig, STFTFrontend
+    from texnet.generators import WaveformGenerator
+
+    fe = STFTFrontend(FrontendConfig(n_fft=128, hop_length=32))
+    g = WaveformGenerator(fe.n_freq, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2],
+                                                     noise_channels=2, noise_scales=2))
+    g.set_output_bias(torch.full((fe.n_freq,), 0.5))
+    stft = g(g.make_noise(40, [0, 1]))
+    assert stft.is_complex() and stft.shape == (2, fe.n_freq, 40)
+    wave = fe.istft(stft)
+    assert wave.shape == (2, fe.samples_for_frames(40))
+    spec = fe(wave)
+    assert spec.shape == (2, fe.n_freq, 40)
+    spec.mean().backward()
+    for name, p in g.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    assert isinstance(build_generator(fe.n_freq, GeneratorConfig(kind="waveform")), WaveformGenerator)

@@ -205,3 +205,23 @@ def test_same_seed_same_spectrogram(tiny_frontend, clip):
     assert torch.equal(a.wave, b.wave)
     assert a.result.losses == b.result.losses
     assert not torch.allclose(a.result.spec, c.result.spec)
+
+
+def test_waveform_baseline_lowers_the_loss_and_returns_audio():
+    """Phase-free baseline: the waveform itself is optimised through the differentiable STFT."""
+    from texnet.descriptors import DescriptorConfig, build_descriptor
+    from texnet.frontends import FrontendConfig, STFTFrontend
+    from texnet.objectives import TextureObjective
+    from texnet.optimize import OptimizeConfig, run_baseline
+
+    fe = STFTFrontend(FrontendConfig(n_fft=128, hop_length=32))
+    obj = TextureObjective(build_descriptor(fe.n_freq, DescriptorConfig(n_filters=16, kernel_sizes=[5])))
+    torch.manual_seed(0)
+    t = torch.arange(11025) / 22050
+    style = 0.3 * torch.sin(2 * torch.pi * 440 * t) * (torch.sin(2 * torch.pi * 3 * t) > 0) + 0.01 * torch.randn(11025)
+    out = run_baseline(obj, fe, [style], 0.3, config=OptimizeConfig(max_iter=25, progress=False), domain="waveform")
+    assert out.wave.dim() == 1 and abs(out.wave.shape[0] - round(0.3 * 22050)) <= fe.hop_length
+    assert out.result.losses[-1] < out.result.losses[0]
+    assert out.inversion_time == 0.0  # no phase retrieval
+    with pytest.raises(ValueError, match="unknown domain"):
+        run_baseline(obj, fe, [style], 0.3, domain="phase")

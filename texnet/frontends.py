@@ -151,7 +151,11 @@ class STFTFrontend(Frontend):
         return self.spectrogram(wave)
 
     def magnitude(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.complex_stft(wave).abs()
+        c = self.complex_stft(wave)
+        if not c.requires_grad:
+            return c.abs()
+        # |z| has no gradient at z = 0 (NaN); a 1e-12 floor under the root keeps waveform optimisation finite
+        return torch.sqrt(c.real.square() + c.imag.square() + 1e-12)
 
     def istft(self, stft: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Complex ``(batch, freq, time)`` -> waveform ``(batch, samples)``."""

@@ -4,6 +4,8 @@
   spectrogram out, any length.
 - :class:`StyleGenerator` (after Johnson et al. 2016 / Ulyanov et al. 2016): a content spectrogram (plus
   noise) in, a stylised spectrogram of the same length out.
+- :class:`WaveformGenerator`: phase-free; noise in, complex STFT frames out, audio by one inverse STFT
+  (trained through the differentiable front end, so no Griffin-Lim at inference).
 
 Design choices, and why:
 
@@ -45,7 +47,7 @@ class GeneratorConfig:
     of ``noise_channels`` channels each, scale ``s`` varying every ``scale_factor**s`` frames.
     """
 
-    kind: Literal["texture", "style"] = "texture"
+    kind: Literal["texture", "style", "waveform"] = "texture"
     channels: int = 128
     kernel_size: int = 3
     dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32])
@@ -201,6 +203,42 @@ class TextureGenerator(nn.Module):
         return self(self.make_noise(n_frames, [seed], start))[0]
 
 
+class WaveformGenerator(TextureGenerator):
+    """Phase-free texture generator: noise -> complex STFT frames -> waveform by one inverse STFT.
+
+    The trunk is the texture generator's; its last layer emits ``3 * n_freq`` channels per frame: a
+    magnitude ``softplus(m)`` and a phase direction ``(u, v) / |(u, v)|``. Training passes the waveform
+    back through the differentiable STFT front end into the same objective, so the generator learns
+    magnitudes AND phases that belong to a real signal; inference needs no phase retrieval.
+    ``forward`` returns the complex STFT ``(batch, n_freq, frames)``; the front end's ``istft`` makes audio.
+    """
+
+    def __init__(self, n_freq: int, config: GeneratorConfig | None = None):
+        super().__init__(n_freq, config or GeneratorConfig(kind="waveform"))
+        c = self.config
+        self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
+
+    @torch.no_grad()
+    def set_output_bias(self, mean_spec: torch.Tensor) -> None:
+        """Start the magnitudes at ``expm1`` of a target mean log-spectrum ``(freq,)``."""
+        y = torch.expm1(mean_spec.clamp_min(1e-3)).clamp_min(1e-3).to(self.body.out.bias)
+        self.body.out.bias[: self.n_freq].copy_(y + torch.log(-torch.expm1(-y)))
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        if noise.dim() != 3 or noise.shape[1] != self.noise_dim:
+            raise ValueError(f"expected noise (batch, {self.noise_dim}, time), got {tuple(noise.shape)}")
+        if noise.shape[-1] < self.receptive_field:
+            raise ValueError(f"noise of {noise.shape[-1]} frames is shorter than the receptive field "
+                             f"({self.receptive_field})")
+        h = self.body.blocks(F.leaky_relu(self.body.inp(noise), 0.2))
+        out = self.body.out(F.leaky_relu(self.body.out_norm(h), 0.2))
+        f = self.n_freq
+        mag = F.softplus(out[:, :f])
+        u, v = out[:, f: 2 * f], out[:, 2 * f:]
+        norm = torch.sqrt(u.square() + v.square() + 1e-8)
+        return torch.complex(mag * u / norm, mag * v / norm)
+
+
 class StyleGenerator(nn.Module):
     """Content ``(batch, n_freq, frames)`` (+ noise) -> stylised ``(batch, n_freq, frames)``.
 
@@ -238,4 +276,6 @@ def build_generator(n_freq: int, config: GeneratorConfig) -> nn.Module:
         return TextureGenerator(n_freq, config)
     if config.kind == "style":
         return StyleGenerator(n_freq, config)
-    raise ValueError(f"unknown generator kind {config.kind!r} (expected 'texture' or 'style')")
+    if config.kind == "waveform":
+        return WaveformGenerator(n_freq, config)
+    raise ValueError(f"unknown generator kind {config.kind!r} (expected 'texture', 'style' or 'waveform')")

@@ -14,7 +14,7 @@ import torch
 
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, build_frontend
-from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, build_generator
+from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, WaveformGenerator, build_generator
 from .module import CHECKPOINT_FORMAT
 
 
@@ -48,9 +48,15 @@ class LoadedGenerator:
         """The exact frozen descriptor the generator was trained against."""
         return build_descriptor(self.frontend.n_freq, self.descriptor_config)
 
+    @property
+    def is_waveform(self) -> bool:
+        """True for a phase-free generator (its output is audio; no phase retrieval)."""
+        return isinstance(self.generator, WaveformGenerator)
+
     @torch.no_grad()
     def generate_spec(self, seconds: float, seed: int = 0, start_frame: int = 0) -> torch.Tensor:
-        """Log-magnitude ``(freq, frames)`` of ``seconds`` of texture, in one forward pass."""
+        """Log-magnitude ``(freq, frames)`` of ``seconds`` of texture, in one forward pass (for a
+        waveform generator: the complex STFT ``(freq, frames)`` it emits; see :meth:`invert`)."""
         if not isinstance(self.generator, TextureGenerator):
             raise ValueError("this checkpoint holds a style-transfer generator: use stylize()")
         if not seconds > 0:
@@ -62,10 +68,19 @@ class LoadedGenerator:
 
     @torch.no_grad()
     def invert(self, spec: torch.Tensor, n_iter: int | None = None, seed: int = 0) -> torch.Tensor:
+        """Audio ``(samples,)`` from :meth:`generate_spec`'s output: one inverse STFT for a waveform
+        generator's complex frames, else phase retrieval (Griffin-Lim)."""
         t0 = time.perf_counter()
-        wave = self.frontend.inverse(spec[None], n_iter=n_iter, seed=seed)[0]
+        if spec.is_complex():
+            wave = self.frontend.istft(spec[None])[0]
+        else:
+            wave = self.frontend.inverse(spec[None], n_iter=n_iter, seed=seed)[0]
         self.timings.inversion = time.perf_counter() - t0
         return wave
+
+    def log_magnitude(self, spec: torch.Tensor) -> torch.Tensor:
+        """A log-magnitude picture of :meth:`generate_spec`'s output."""
+        return self.frontend.to_log(spec.abs()) if spec.is_complex() else spec
 
     def generate(self, seconds: float, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
         """Waveform ``(samples,)`` of ``seconds`` of texture; each seed gives another texture."""

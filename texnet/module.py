@@ -10,7 +10,7 @@ import torch
 
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import FrontendConfig, build_frontend
-from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, build_generator
+from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, WaveformGenerator, build_generator
 from .objectives import ObjectiveConfig, TextureObjective, diversity_loss
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,30 @@ class TextureModule(pl.LightningModule):
         self._targets_ready = True
 
     # ---- generation ----------------------------------------------------------------------------
+    @property
+    def is_waveform(self) -> bool:
+        return isinstance(self.generator, WaveformGenerator)
+
+    def log_spec(self, out: torch.Tensor) -> torch.Tensor:
+        """The log-magnitude the objective sees for a generator output: the output itself, or for a
+        waveform generator the spectrogram of its audio (re-analysed through the differentiable STFT)."""
+        if self.is_waveform:
+            return self.frontend.to_log(self.frontend.magnitude(self.frontend.istft(out)))
+        return out
+
     def generate_specs(self, n_frames: int, seeds: list[int], content: torch.Tensor | None = None) -> torch.Tensor:
         """``(len(seeds), freq, n_frames)`` from the texture generator, or the stylised ``content``."""
         if self.is_style:
             return self.generator(content, seed=seeds[0])
-        return self.generator(self.generator.make_noise(n_frames, seeds))
+        return self.log_spec(self.generator(self.generator.make_noise(n_frames, seeds)))
+
+    @torch.no_grad()
+    def generate_wave(self, n_frames: int, seed: int, n_iter: int | None = None) -> torch.Tensor:
+        """``(samples,)`` audio: one inverse STFT for a waveform generator, else Griffin-Lim."""
+        out = self.generator(self.generator.make_noise(n_frames, [seed]))
+        if self.is_waveform:
+            return self.frontend.istft(out)[0]
+        return self.frontend.inverse(out.float(), n_iter=n_iter, seed=seed)[0]
 
     def _spectrograms(self, waves: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -108,7 +127,7 @@ class TextureModule(pl.LightningModule):
                 for i in self.objective.content_layers
             ) / len(self.objective.content_layers)
         else:
-            x = self.generator(self.generator.make_noise(spec.shape[-1], seeds))
+            x = self.log_spec(self.generator(self.generator.make_noise(spec.shape[-1], seeds)))
             acts = self.objective.descriptor(x)
             content = torch.zeros(x.shape[0], device=x.device)
         style = self.objective.style_from_acts(acts)

@@ -69,31 +69,12 @@ def noise_init(mean: torch.Tensor, std: torch.Tensor, n_frames: int, seed: int) 
     return (mean[:, None] + std[:, None] * noise).clamp_min(1e-3)
 
 
-def optimize_spectrogram(
-    objective: TextureObjective,
-    n_frames: int,
-    init_spec: torch.Tensor,
-    config: OptimizeConfig | None = None,
-) -> OptimizeResult:
-    """Optimise a ``(freq, n_frames)`` log-magnitude spectrogram against ``objective``'s targets.
+def _minimise(theta: torch.Tensor, loss_fn, cfg: OptimizeConfig, res: OptimizeResult) -> torch.Tensor:
+    """Run the configured optimiser on ``theta`` until the stopping rule; return the best ``theta`` seen.
 
-    ``init_spec`` ``(freq, n_frames)`` is the starting point (see :func:`noise_init`, or the content
-    spectrogram for style transfer). With a content target, ``n_frames`` must equal the content length
-    and no edge margin is added (content fixes every frame).
+    ``loss_fn(theta)`` returns a scalar; the loss curve and times are appended to ``res``.
     """
-    cfg = config or OptimizeConfig()
-    rf = objective.receptive_field
-    if n_frames < rf:
-        raise ValueError(f"output of {n_frames} frames is shorter than the descriptor's receptive field ({rf} frames)")
-    if init_spec.shape[-1] != n_frames:
-        raise ValueError(f"init_spec has {init_spec.shape[-1]} frames, expected {n_frames}")
-    has_content = objective.content_acts is not None
-    margin = rf - 1 if (cfg.edge_margin and not has_content) else 0
-    init = F.pad(init_spec[None], (margin, margin), mode="replicate")[0] if margin else init_spec
-    # contiguous: a front end's spectrogram may be a transposed view, and L-BFGS needs grad.view(-1)
-    theta = _inv_softplus(init.detach().clone()).contiguous().requires_grad_(True)
     torch.manual_seed(cfg.seed)
-
     if cfg.optimizer == "lbfgs":
         opt = torch.optim.LBFGS([theta], lr=cfg.lr or 1.0, max_iter=10, history_size=50,
                                 line_search_fn="strong_wolfe", tolerance_grad=0, tolerance_change=0)
@@ -101,8 +82,6 @@ def optimize_spectrogram(
         opt = torch.optim.Adam([theta], lr=cfg.lr or 0.05)
     else:
         raise ValueError(f"unknown optimizer {cfg.optimizer!r} (expected 'lbfgs' or 'adam')")
-
-    res = OptimizeResult(spec=init_spec)
     best = (math.inf, theta.detach().clone())
     t0 = time.perf_counter()
     bar = tqdm(total=cfg.max_iter, desc=f"baseline ({cfg.optimizer})", disable=not cfg.progress, leave=False)
@@ -110,7 +89,7 @@ def optimize_spectrogram(
     def closure():
         nonlocal best
         opt.zero_grad(set_to_none=True)
-        loss = objective(F.softplus(theta)[None]).total.sum()
+        loss = loss_fn(theta)
         loss.backward()
         val = loss.item()
         if math.isfinite(val) and val < best[0]:
@@ -146,15 +125,79 @@ def optimize_spectrogram(
     finally:
         bar.close()
     res.wall_time = time.perf_counter() - t0
+    return best[1]
+
+
+def _finish(res: OptimizeResult, objective: TextureObjective, spec: torch.Tensor) -> OptimizeResult:
     with torch.no_grad():
-        spec = F.softplus(best[1])
-        if margin:
-            spec = spec[:, margin:-margin]
         res.spec = spec
         final = objective(spec[None])
         res.style_loss = final.style.item()
         res.content_loss = final.content.item()
     return res
+
+
+def optimize_spectrogram(
+    objective: TextureObjective,
+    n_frames: int,
+    init_spec: torch.Tensor,
+    config: OptimizeConfig | None = None,
+) -> OptimizeResult:
+    """Optimise a ``(freq, n_frames)`` log-magnitude spectrogram against ``objective``'s targets.
+
+    ``init_spec`` ``(freq, n_frames)`` is the starting point (see :func:`noise_init`, or the content
+    spectrogram for style transfer). With a content target, ``n_frames`` must equal the content length
+    and no edge margin is added (content fixes every frame).
+    """
+    cfg = config or OptimizeConfig()
+    rf = objective.receptive_field
+    if n_frames < rf:
+        raise ValueError(f"output of {n_frames} frames is shorter than the descriptor's receptive field ({rf} frames)")
+    if init_spec.shape[-1] != n_frames:
+        raise ValueError(f"init_spec has {init_spec.shape[-1]} frames, expected {n_frames}")
+    has_content = objective.content_acts is not None
+    margin = rf - 1 if (cfg.edge_margin and not has_content) else 0
+    init = F.pad(init_spec[None], (margin, margin), mode="replicate")[0] if margin else init_spec
+    # contiguous: a front end's spectrogram may be a transposed view, and L-BFGS needs grad.view(-1)
+    theta = _inv_softplus(init.detach().clone()).contiguous().requires_grad_(True)
+    res = OptimizeResult(spec=init_spec)
+    best = _minimise(theta, lambda t: objective(F.softplus(t)[None]).total.sum(), cfg, res)
+    spec = F.softplus(best)
+    return _finish(res, objective, spec[:, margin:-margin] if margin else spec)
+
+
+def optimize_waveform(
+    objective: TextureObjective,
+    frontend,
+    n_samples: int,
+    init_wave: torch.Tensor,
+    config: OptimizeConfig | None = None,
+) -> tuple[torch.Tensor, OptimizeResult]:
+    """Phase-free baseline: optimise the waveform ``(n_samples,)`` itself so that its front-end
+    spectrogram matches the objective's targets (Antognini et al. 2019; Caracalla & Roebel 2019).
+
+    No phase retrieval afterwards: the result's spectrogram is the spectrogram of real audio. Needs a
+    differentiable front end (the STFT). Returns the waveform and the run record (``spec`` is the
+    waveform's log-magnitude).
+    """
+    cfg = config or OptimizeConfig()
+    hop = frontend.hop_length
+    rf = objective.receptive_field
+    if frontend.frames_for_samples(n_samples) < rf:
+        raise ValueError(f"output of {n_samples} samples is shorter than the descriptor's receptive field "
+                         f"({frontend.seconds_for_frames(rf):.3f} s)")
+    if init_wave.shape[-1] != n_samples:
+        raise ValueError(f"init_wave has {init_wave.shape[-1]} samples, expected {n_samples}")
+    has_content = objective.content_acts is not None
+    margin = (rf - 1) * hop if (cfg.edge_margin and not has_content) else 0
+    init = F.pad(init_wave[None, None], (margin, margin), mode="reflect")[0, 0] if margin else init_wave
+    theta = init.detach().clone().contiguous().requires_grad_(True)
+    res = OptimizeResult(spec=frontend(init_wave[None])[0])
+    best = _minimise(theta, lambda t: objective(frontend(t[None])).total.sum(), cfg, res)
+    wave = best[margin: margin + n_samples] if margin else best
+    with torch.no_grad():
+        spec = frontend(wave[None])[0]
+    return wave, _finish(res, objective, spec)
 
 
 @dataclass
@@ -176,13 +219,18 @@ def run_baseline(
     weights: list[float] | None = None,
     content_wave: torch.Tensor | None = None,
     config: OptimizeConfig | None = None,
+    domain: str = "spectrogram",
 ) -> BaselineOutput:
     """Texture synthesis (no content) or style transfer (with ``content_wave``) from waveforms ``(samples,)``.
 
     Sets the objective's targets from the front end's spectrograms, starts from noise with the style's
     per-bin statistics (or from the content with ``config.init == "content"``), optimises, and inverts
     with the front end's inverse. Texture length is ``seconds``; style transfer keeps the content's length.
+    ``domain="waveform"`` optimises the audio itself through the (differentiable STFT) front end instead:
+    no phase retrieval, and the objective judges the spectrogram of real audio.
     """
+    if domain not in ("spectrogram", "waveform"):
+        raise ValueError(f"unknown domain {domain!r} (expected 'spectrogram' or 'waveform')")
     cfg = config or OptimizeConfig()
     style_specs = [frontend(w)[0] for w in style_waves]
     objective.set_style(style_specs, weights)
@@ -204,6 +252,19 @@ def run_baseline(
     w = w / w.sum()
     mean = sum(wi * s.mean(-1) for wi, s in zip(w, style_specs))
     std = sum(wi * s.std(-1) for wi, s in zip(w, style_specs))
+    if domain == "waveform":
+        n_samples = frontend.samples_for_frames(n_frames)
+        if content_wave is not None and cfg.init == "content":
+            init_wave = content_wave[:n_samples].clone()
+        else:
+            # noise already shaped like the source: its per-bin log-magnitude statistics, random phase
+            # (white noise leaves the quiet high bands far too loud for L-BFGS to clear)
+            mag = frontend.to_magnitude(noise_init(mean, std, n_frames, cfg.seed))
+            gen = torch.Generator().manual_seed(int(cfg.seed) + 1)
+            phase = (torch.rand(mag.shape, generator=gen) * 2 * math.pi).to(mag.device)
+            init_wave = frontend.istft(torch.polar(mag, phase)[None], length=n_samples)[0]
+        wave, result = optimize_waveform(objective, frontend, n_samples, init_wave, cfg)
+        return BaselineOutput(wave.detach(), result, style_specs, content_spec, 0.0)
     if content_spec is not None and cfg.init == "content":
         init = content_spec.clamp_min(1e-3)
     else:
