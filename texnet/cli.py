@@ -40,7 +40,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from .frontends import FrontendConfig, build_frontend
     from .objectives import ObjectiveConfig, TextureObjective
     from .optimize import OptimizeConfig, run_baseline
-    from .reporting import save_figure, save_json, spectrogram_figure
 
     if args.weights is not None and len(args.weights) != len(args.style):
         raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
@@ -62,6 +61,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.domain == "waveform" and fe_cfg.kind != "stft":
         raise CLIError("--domain waveform needs the differentiable STFT front end (not the CQT)")
     out = run_baseline(objective, frontend, styles, args.seconds, args.weights, content, opt_cfg, domain=args.domain)
+    from .reporting import save_figure, save_json, spectrogram_figure  # matplotlib: only once there is output
+
     save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite)
     specs = {f"style: {Path(p).name}": s for p, s in zip(args.style, out.style_specs)}
     if out.content_spec is not None:

@@ -13,9 +13,9 @@ from .frontends import FrontendConfig, build_frontend
 from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, WaveformGenerator, build_generator
 from .objectives import ObjectiveConfig, TextureObjective, diversity_loss
 
-log = logging.getLogger(__name__)
+from .inference import CHECKPOINT_FORMAT
 
-CHECKPOINT_FORMAT = "texnet-generator-1"
+log = logging.getLogger(__name__)
 
 
 class TextureModule(pl.LightningModule):
