@@ -140,7 +140,8 @@ class BaselineComparison(pl.Callback):
             table.add_data("generator", gen_style, t_gen, *(rows["generator"].get(k) for k in extra),
                            wandb.Audio(wave_g.numpy(), sample_rate=fe.sample_rate))
             table.add_data("baseline", base_audio_style, rows["baseline"]["seconds_to_make"],
-                           *(rows["baseline"].get(k) for k in extra), wandb.Audio(wave_b.numpy(), sample_rate=fe.sample_rate))
+                           *(rows["baseline"].get(k) for k in extra),
+                           wandb.Audio(wave_b.numpy(), sample_rate=fe.sample_rate))
             run.log({"comparison/table": table, "comparison/spectrograms": wandb.Image(fig)})
         save_figure(fig, out / "comparison.png")
         log.warning("generator vs baseline (%.1f s): style loss %.4g vs %.4g, %.2f s vs %.1f s to make",
