@@ -95,11 +95,25 @@ def test_log_magnitude_is_log1p_of_magnitude(fe):
     torch.testing.assert_close(fe.to_magnitude(fe(wave)), fe.magnitude(wave), rtol=1e-4, atol=1e-6)
 
 
-def test_to_magnitude_clamps_negative_log_values():
+@pytest.mark.parametrize("scale", ["log1p", "power"])
+def test_to_magnitude_clamps_negative_log_values(scale):
     spec = torch.tensor([[-0.5, 0.0, 1.0]])
-    mag = STFTFrontend.to_magnitude(spec)
+    mag = STFTFrontend(FrontendConfig(scale=scale)).to_magnitude(spec)
     assert (mag >= 0).all()
     assert mag[0, 0] == 0
+
+
+def test_power_scale_round_trips_and_is_level_relative():
+    fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64, scale="power"))
+    wave = noise(1, 4000)
+    torch.testing.assert_close(fe.to_magnitude(fe(wave)), fe.magnitude(wave), rtol=1e-3, atol=1e-5)
+    # white noise at the loader's level sits near log1p(1) = 0.69 on average
+    from texnet.audio import TARGET_RMS
+
+    white = torch.randn(1, 22050) * TARGET_RMS
+    assert 0.4 < fe(white).mean().item() < 0.9
+    with pytest.raises(ValueError, match="scale"):
+        build_frontend(FrontendConfig(kind="cqt", scale="power"))
 
 
 def test_frequencies(fe):

@@ -30,6 +30,9 @@ class FrontendConfig:
 
     ``kind`` picks STFT or CQT; ``n_fft``/``window`` apply to the STFT, ``fmin``/``n_bins``/
     ``bins_per_octave`` to the CQT; ``griffin_lim_iters``/``momentum`` to either inverse.
+    ``scale`` is what the descriptor sees: ``"log1p"`` = ``log1p(|X|)`` (the paper's), or ``"power"`` =
+    ``log1p(|X|^2 / P0)`` with ``P0`` the mean bin power of white noise at the loader's normalised level
+    (``TARGET_RMS^2 * sum(window^2)``), i.e. log1p of power relative to a typical clip's mean (STFT only).
     """
 
     kind: Literal["stft", "cqt"] = "stft"
@@ -42,6 +45,7 @@ class FrontendConfig:
     bins_per_octave: int = 24
     griffin_lim_iters: int = 64
     momentum: float = 0.99
+    scale: Literal["log1p", "power"] = "log1p"
 
 
 class Frontend(nn.Module):
@@ -83,13 +87,19 @@ class Frontend(nn.Module):
     def seconds_for_frames(self, n_frames: int) -> float:
         return self.samples_for_frames(n_frames) / self.sample_rate
 
-    @staticmethod
-    def to_log(mag: torch.Tensor) -> torch.Tensor:
+    power_ref: float = 1.0  # P0 of the "power" scale; set by front ends that support it
+
+    def to_log(self, mag: torch.Tensor) -> torch.Tensor:
+        """Linear magnitude -> the log-magnitude the descriptor sees (see ``FrontendConfig.scale``)."""
+        if self.config.scale == "power":
+            return torch.log1p(mag.square() / self.power_ref)
         return torch.log1p(mag)
 
-    @staticmethod
-    def to_magnitude(spec: torch.Tensor) -> torch.Tensor:
+    def to_magnitude(self, spec: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_log`."""
         # A spectrogram from an optimiser may dip below zero by rounding; magnitudes cannot.
+        if self.config.scale == "power":
+            return torch.sqrt(torch.expm1(spec.clamp_min(0.0)) * self.power_ref)
         return torch.expm1(spec.clamp_min(0.0))
 
     def magnitude(self, wave: torch.Tensor) -> torch.Tensor:
@@ -134,6 +144,11 @@ class STFTFrontend(Frontend):
         self.spectrogram = torchaudio.transforms.Spectrogram(
             n_fft=config.n_fft, hop_length=config.hop_length, window_fn=window_fn, power=None, center=True
         )
+        if config.scale not in ("log1p", "power"):
+            raise ValueError(f"unknown scale {config.scale!r} (expected 'log1p' or 'power')")
+        from .audio import TARGET_RMS
+
+        self.power_ref = float(TARGET_RMS**2 * self.spectrogram.window.square().sum())
 
     @property
     def n_freq(self) -> int:
@@ -228,6 +243,8 @@ class CQTFrontend(Frontend):
                 f"CQT top bin {top:.0f} Hz is above Nyquist ({nyquist:.0f} Hz): use n_bins <= {max_bins} "
                 f"for fmin={config.fmin} Hz and {config.bins_per_octave} bins per octave"
             )
+        if config.scale != "log1p":
+            raise ValueError(f"the CQT front end supports scale 'log1p' only, got {config.scale!r}")
         n_octaves = math.ceil(config.n_bins / config.bins_per_octave)
         if config.hop_length % (2 ** max(n_octaves - 1, 0)):
             raise ValueError(

@@ -219,9 +219,9 @@ class WaveformGenerator(TextureGenerator):
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
 
     @torch.no_grad()
-    def set_output_bias(self, mean_spec: torch.Tensor) -> None:
-        """Start the magnitudes at ``expm1`` of a target mean log-spectrum ``(freq,)``."""
-        y = torch.expm1(mean_spec.clamp_min(1e-3)).clamp_min(1e-3).to(self.body.out.bias)
+    def set_output_bias(self, mean_mag: torch.Tensor) -> None:
+        """Start the magnitudes at a target's typical linear magnitude ``(freq,)``."""
+        y = mean_mag.clamp_min(1e-3).to(self.body.out.bias)
         self.body.out.bias[: self.n_freq].copy_(y + torch.log(-torch.expm1(-y)))
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:

@@ -81,7 +81,8 @@ class TextureModule(pl.LightningModule):
         w = torch.ones(len(specs)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         mean = sum(wi * s.mean(-1) for wi, s in zip(w / w.sum(), specs))
         if not self._targets_ready and self.global_step == 0:
-            self.generator.set_output_bias(mean)
+            # a waveform generator's last layer makes linear magnitudes, the others log-magnitudes
+            self.generator.set_output_bias(self.frontend.to_magnitude(mean) if self.is_waveform else mean)
         self._targets_ready = True
 
     # ---- generation ----------------------------------------------------------------------------
