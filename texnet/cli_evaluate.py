@@ -39,7 +39,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     e.add_argument("reference", metavar="REFERENCE", help="the recording the candidates imitate")
     e.add_argument("candidates", metavar="CANDIDATE", nargs="+", help="one or two synthesised textures")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
-    e.add_argument("--sample-rate", type=int, default=None, help="analysis sample rate (default 22050)")
+    e.add_argument("--sample-rate", type=int, default=None,
+                   help="analysis sample rate (default 22050, the rate every calibration used)")
     e.set_defaults(func=cmd_evaluate)
     return e
 
