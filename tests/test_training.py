@@ -194,3 +194,13 @@ def test_waveform_generator_trains_and_generates_without_phase_retrieval(tmp_pat
              "--out", str(tmp_path / "w.wav")])
     assert r.returncode == 0, r.stderr
     assert sf.info(tmp_path / "w.wav").frames > 40000
+
+
+def test_callbacks_from_the_command_line_are_kept(tmp_path):
+    """--trainer.callbacks adds to the project's own callbacks instead of being dropped."""
+    out = tmp_path / "run"
+    train(out, "--compare.enabled", "false", "--wandb", "off",
+          "--trainer.log_every_n_steps", "1", "--trainer.callbacks+=pytorch_lightning.callbacks.LearningRateMonitor")
+    metrics = list(out.rglob("metrics.csv"))
+    assert metrics and "lr-Adam" in metrics[0].read_text().splitlines()[0]
+    assert (out / "last.ckpt").is_file()  # the project's checkpoint callback still ran

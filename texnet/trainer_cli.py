@@ -53,8 +53,10 @@ class TexnetCLI(LightningCLI):
                 trainer_cfg["logger"] = CSVLogger(out, name="logs")
             else:
                 trainer_cfg["logger"] = _wandb_logger(out, mode)
-        kwargs.setdefault("callbacks", [])
-        kwargs["callbacks"] = list(kwargs["callbacks"]) + extra
+        # keep callbacks given in the config or as --trainer.callbacks (kwargs would replace them)
+        given = trainer_cfg.get("callbacks") or []
+        given = list(given) if isinstance(given, (list, tuple)) else [given]
+        kwargs["callbacks"] = [*given, *kwargs.get("callbacks", []), *extra]
         return super().instantiate_trainer(**kwargs)
 
 
