@@ -148,9 +148,13 @@ class _Body(nn.Module):
         self.out = nn.Conv1d(c.channels, n_freq, 1)
         self.receptive_field = 1 + sum((c.kernel_size - 1) * d for d in c.dilations)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The last layer's output before the output activation."""
         h = self.blocks(F.leaky_relu(self.inp(x), 0.2))
-        return F.softplus(self.out(F.leaky_relu(self.out_norm(h), 0.2)))
+        return self.out(F.leaky_relu(self.out_norm(h), 0.2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softplus(self.raw(x))
 
 
 class TextureGenerator(nn.Module):
@@ -187,12 +191,15 @@ class TextureGenerator(nn.Module):
         return make_noise(seeds, start, self.noise_frames(n_frames), c.noise_channels, c.noise_scales,
                           c.scale_factor).to(dev)
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+    def check_noise(self, noise: torch.Tensor) -> None:
         if noise.dim() != 3 or noise.shape[1] != self.noise_dim:
             raise ValueError(f"expected noise (batch, {self.noise_dim}, time), got {tuple(noise.shape)}")
         if noise.shape[-1] < self.receptive_field:
             raise ValueError(f"noise of {noise.shape[-1]} frames is shorter than the receptive field "
                              f"({self.receptive_field})")
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        self.check_noise(noise)
         return self.body(noise)
 
     @torch.no_grad()
@@ -225,13 +232,8 @@ class WaveformGenerator(TextureGenerator):
         self.body.out.bias[: self.n_freq].copy_(y + torch.log(-torch.expm1(-y)))
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
-        if noise.dim() != 3 or noise.shape[1] != self.noise_dim:
-            raise ValueError(f"expected noise (batch, {self.noise_dim}, time), got {tuple(noise.shape)}")
-        if noise.shape[-1] < self.receptive_field:
-            raise ValueError(f"noise of {noise.shape[-1]} frames is shorter than the receptive field "
-                             f"({self.receptive_field})")
-        h = self.body.blocks(F.leaky_relu(self.body.inp(noise), 0.2))
-        out = self.body.out(F.leaky_relu(self.body.out_norm(h), 0.2))
+        self.check_noise(noise)
+        out = self.body.raw(noise)
         f = self.n_freq
         mag = F.softplus(out[:, :f])
         u, v = out[:, f: 2 * f], out[:, 2 * f:]

@@ -115,8 +115,9 @@ class TextureModule(pl.LightningModule):
         with torch.no_grad():
             return self.frontend(waves.float())
 
-    def _losses(self, batch: torch.Tensor, seeds: list[int]):
-        spec = self._spectrograms(batch)
+    def _losses(self, batch: torch.Tensor, seeds: list[int], need_spec: bool = False):
+        # texture mode needs the real crops' spectrograms only for validation's reference loss
+        spec = self._spectrograms(batch) if (self.is_style or need_spec) else None
         if self.is_style:
             self.objective.set_content(None)
             x = self.generator(spec, seed=seeds[0])
@@ -128,7 +129,8 @@ class TextureModule(pl.LightningModule):
                 for i in self.objective.content_layers
             ) / len(self.objective.content_layers)
         else:
-            x = self.log_spec(self.generator(self.generator.make_noise(spec.shape[-1], seeds)))
+            n_frames = self.frontend.frames_for_samples(batch.shape[-1])
+            x = self.log_spec(self.generator(self.generator.make_noise(n_frames, seeds)))
             acts = self.objective.descriptor(x)
             content = torch.zeros(x.shape[0], device=x.device)
         style = self.objective.style_from_acts(acts)
@@ -158,7 +160,7 @@ class TextureModule(pl.LightningModule):
     def validation_step(self, batch: torch.Tensor, batch_idx: int):
         # fixed seeds: validation losses are comparable across steps
         seeds = list(range(batch.shape[0]))
-        total, style, content, _, spec = self._losses(batch, seeds)
+        total, style, content, _, spec = self._losses(batch, seeds, need_spec=True)
         real = self.objective.style_from_acts(self.objective.descriptor(spec)).mean()
         self.log_dict({"val/style": style, "val/loss": total, "val/real_style": real}, prog_bar=True)
         self.reference_style = float(real)
