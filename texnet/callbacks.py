@@ -114,7 +114,8 @@ class BaselineComparison(pl.Callback):
                             config=OptimizeConfig(max_iter=self.max_iter, time_budget=self.time_budget, progress=False))
         wave_b = base.wave.cpu()
         with torch.no_grad():
-            base_audio_style = float(objective(fe(base.wave.to(module.device))[0][None]).style)
+            base_spec = fe(base.wave.to(module.device))[0]  # the baseline judged on its final audio too
+            base_audio_style = float(objective(base_spec[None]).style)
         rows = {
             "generator": {"style_loss": gen_style, "seconds_to_make": t_gen, "forward_s": t_fwd},
             "baseline": {"style_loss": base_audio_style, "style_loss_optimised_spec": base.result.style_loss,
@@ -129,7 +130,7 @@ class BaselineComparison(pl.Callback):
         save_wav(out / "comparison_baseline.wav", wave_b, fe.sample_rate, overwrite=True)
         save_json(rows, out / "comparison.json")
         fig = spectrogram_figure({"target": fe(dm.style_waves[0].to(module.device))[0].cpu()[:, : 2 * n],
-                                  "generator": spec.cpu(), "baseline": fe(base.wave.to(module.device))[0].cpu()},
+                                  "generator": spec.cpu(), "baseline": base_spec.cpu()},
                                  fe.frame_rate, fe.frequencies(), title="target vs generator vs baseline")
         run = _wandb_run(trainer)
         if run is not None:

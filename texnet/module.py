@@ -119,15 +119,11 @@ class TextureModule(pl.LightningModule):
         # texture mode needs the real crops' spectrograms only for validation's reference loss
         spec = self._spectrograms(batch) if (self.is_style or need_spec) else None
         if self.is_style:
-            self.objective.set_content(None)
             x = self.generator(spec, seed=seeds[0])
             acts = self.objective.descriptor(x)
             with torch.no_grad():
                 target_acts = self.objective.descriptor(spec)
-            content = sum(
-                (acts[i] - target_acts[i]).pow(2).flatten(1).sum(1) / target_acts[i].pow(2).flatten(1).sum(1).clamp_min(1e-20)
-                for i in self.objective.content_layers
-            ) / len(self.objective.content_layers)
+            content = self.objective.content_from_acts(acts, [target_acts[i] for i in self.objective.content_layers])
         else:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
             x = self.log_spec(self.generator(self.generator.make_noise(n_frames, seeds)))

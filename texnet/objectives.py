@@ -216,23 +216,28 @@ class TextureObjective(nn.Module):
             loss = loss + self.layer_weights[j] * term
         return loss
 
-    def content_from_acts(self, acts: list[torch.Tensor]) -> torch.Tensor:
-        """Content loss ``(batch,)``; the candidate must have the content's length."""
-        if self.content_acts is None:
+    def content_from_acts(self, acts: list[torch.Tensor], targets: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Content loss ``(batch,)``; the candidate must have the content's length.
+
+        ``targets`` (one ``(batch or 1, channels, positions)`` per content layer) replaces the stored
+        content, e.g. when every batch item has its own content (training a style-transfer generator).
+        """
+        targets = self.content_acts if targets is None else targets
+        if targets is None:
             return acts[0].new_zeros(acts[0].shape[0])
         with torch.autocast(acts[0].device.type, enabled=False):
-            return self._content_fp32([a.float() for a in acts])
+            return self._content_fp32([a.float() for a in acts], [t.float() for t in targets])
 
-    def _content_fp32(self, acts: list[torch.Tensor]) -> torch.Tensor:
+    def _content_fp32(self, acts: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
         loss = acts[0].new_zeros(acts[0].shape[0])
-        for j, (i, c) in enumerate(zip(self.content_layers, self.content_acts)):
+        for i, c in zip(self.content_layers, targets):
             a = acts[i]
             if a.shape[1:] != c.shape[1:]:
                 raise ValueError(
                     f"content loss needs the candidate's length to match the content's: activations {tuple(a.shape[1:])} "
                     f"vs content {tuple(c.shape[1:])}"
                 )
-            loss = loss + (a - c).pow(2).sum((1, 2)) / c.pow(2).sum().clamp_min(1e-20)
+            loss = loss + (a - c).pow(2).sum((1, 2)) / c.pow(2).sum((1, 2)).clamp_min(1e-20)
         return loss / len(self.content_layers)
 
     def forward(self, x: torch.Tensor) -> Losses:
