@@ -57,6 +57,12 @@ def settings() -> list[Setting]:
         Setting("wave, log1p|X|, mean+cov", domain="waveform"),
         Setting("wave, log1p power, mean+cov", frontend=power, domain="waveform"),
         Setting("wave, log1p power, widths 3/11/31", frontend=power, descriptor=multi, domain="waveform"),
+        Setting("wave, log1p power, STFT 128/512/2048/8192", frontend=power, domain="waveform",
+                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192])),
+        Setting("wave, log1p power, STFT 128/512/2048/8192, widths 3/11/31", frontend=power, descriptor=multi,
+                domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192])),
+        Setting("wave, log1p power, STFT 128/512/2048/8192, + log spectrum", frontend=power, domain="waveform",
+                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], spectrum_weight=1.0)),
     ]
 
 

@@ -248,3 +248,38 @@ def test_diversity_loss(specs):
     assert abs(d_same) < 1e-6
     assert d_diff < d_near < 0  # further apart -> more negative
     assert diversity_loss(desc(specs["rain"][None])).item() == 0.0
+
+
+# ---------------------------------------------------------------------------------- long-term spectrum
+
+
+def test_spectrum_term_reads_quiet_bands_in_a_true_log(specs):
+    """A band 100x too loud in linear terms costs log10(100)^2 = 4 per bin of it, however quiet the band
+    was; zero for the target itself; the descriptor's own loss barely moves for a quiet band."""
+    lin = torch.expm1(specs["rain"])
+    quiet = torch.arange(100, 116)
+    lin[quiet] *= 1e-3  # a band 30 dB under the rest (wind above 1 kHz: 40-60 dB)
+    target = torch.log1p(lin)
+    obj = make_objective(spectrum_weight=1.0)
+    obj.set_style([target])
+    assert obj(target[None]).style.item() < 1e-6
+    louder = lin.clone()
+    louder[quiet] *= 100.0
+    cand = torch.log1p(louder)[None]
+    assert obj.spectrum_loss(cand).item() == pytest.approx(4.0 * 16 / N_FREQ, rel=0.02)
+    plain = make_objective()
+    plain.set_style([target])
+    assert plain(cand).style.item() < 0.1 * obj.spectrum_loss(cand).item()
+
+
+def test_spectrum_term_needs_the_spectrogram_and_mixes_linearly(specs):
+    obj = make_objective(spectrum_weight=0.5)
+    obj.set_style([specs["rain"], specs["fire"]], [1.0, 3.0])
+    acts = obj.descriptor(specs["rain"][None])
+    with pytest.raises(ValueError, match="spectrum_weight"):
+        obj.style_from_acts(acts)
+    mixed = (torch.expm1(specs["rain"]).mean(-1) + 3 * torch.expm1(specs["fire"]).mean(-1)) / 4
+    assert torch.allclose(10 ** obj._spectrum, mixed + obj._spectrum_floor, rtol=1e-4)
+    x = specs["insects"][None].clone().requires_grad_(True)
+    obj(x).total.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0

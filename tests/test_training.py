@@ -1,6 +1,7 @@
 """Training end to end on tiny configs: the loss falls, checkpoints rebuild the generator exactly, a
 resumed run ends where an uninterrupted one does, the W&B offline run holds audio and the table, and
 the generate CLI / Python API work from the checkpoint."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -180,12 +181,16 @@ def test_waveform_generator_trains_and_generates_without_phase_retrieval(tmp_pat
 
     cfg = yaml.safe_load(TINY.read_text())
     cfg["model"]["generator"]["kind"] = "waveform"
-    cfg["compare"] = {"enabled": False}
+    # judged at two STFT resolutions of its audio; the comparison's baseline is the waveform one too
+    cfg["model"]["objective"] = {"resolutions": [128, 512]}
     path = tmp_path / "wave.yaml"
     path.write_text(yaml.safe_dump(cfg))
     train(tmp_path / "run", "--config", str(path))
     g = load_generator(tmp_path / "run" / "last.ckpt")
     assert g.is_waveform
+    rows = json.loads((tmp_path / "run" / "comparison.json").read_text())
+    assert rows["baseline"]["domain"] == "waveform"
+    assert 0 < rows["generator"]["style_loss"] < 10 and 0 < rows["baseline"]["style_loss"] < 10
     stft = g.generate_spec(2.0, seed=1)
     assert stft.is_complex()
     wave = g.invert(stft)

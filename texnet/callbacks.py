@@ -71,7 +71,9 @@ class BaselineComparison(pl.Callback):
     """At the end of training: the generator and the optimisation baseline make the same length of
     texture against the same objective; their style losses, wall times and audio are compared.
 
-    ``time_budget`` caps the baseline's optimisation (seconds); ``max_iter`` its evaluations.
+    ``time_budget`` caps the baseline's optimisation (seconds); ``max_iter`` its evaluations; ``domain``
+    picks the baseline's kind (``None``: the generator's own: the waveform baseline for a waveform
+    generator, the spectrogram one otherwise).
 
     Both outputs are also scored with :mod:`texnet.metrics` against real audio (a few seconds; single
     target only): with ``train_fraction < 1`` the texture ratio and the held-out style ratio against the
@@ -83,8 +85,9 @@ class BaselineComparison(pl.Callback):
     METRICS_SECONDS = 30.0
 
     def __init__(self, seconds: float = 5.0, time_budget: float = 60.0, max_iter: int = 150, n_iter: int = 32,
-                 enabled: bool = True):
+                 enabled: bool = True, domain: str | None = None):
         self.seconds, self.time_budget, self.max_iter, self.n_iter = seconds, time_budget, max_iter, n_iter
+        self.domain = domain
         self.enabled = enabled
         self.result: dict | None = None
 
@@ -109,16 +112,18 @@ class BaselineComparison(pl.Callback):
             # judged on the spectrogram of the audio actually produced, as the baseline is below
             spec = fe(wave_g)[0]
             wave_g = wave_g.cpu()
-            gen_style = float(objective(spec[None]).style)
+            gen_style = float(module.audio_style(wave_g[None]))
+        domain = self.domain or ("waveform" if module.is_waveform else "spectrogram")
         base = run_baseline(objective, fe, [w.to(module.device) for w in dm.style_waves], self.seconds, dm.weights,
-                            config=OptimizeConfig(max_iter=self.max_iter, time_budget=self.time_budget, progress=False))
+                            config=OptimizeConfig(max_iter=self.max_iter, time_budget=self.time_budget, progress=False),
+                            domain=domain)
         wave_b = base.wave.cpu()
         with torch.no_grad():
             base_spec = fe(base.wave.to(module.device))[0]  # the baseline judged on its final audio too
-            base_audio_style = float(objective(base_spec[None]).style)
+            base_audio_style = float(module.audio_style(base.wave.to(module.device)[None]))
         rows = {
             "generator": {"style_loss": gen_style, "seconds_to_make": t_gen, "forward_s": t_fwd},
-            "baseline": {"style_loss": base_audio_style, "style_loss_optimised_spec": base.result.style_loss,
+            "baseline": {"style_loss": base_audio_style, "domain": domain, "style_loss_optimised_spec": base.result.style_loss,
                          "seconds_to_make": base.result.wall_time + base.inversion_time,
                          "evaluations": len(base.result.losses), "stop_reason": base.result.stop_reason},
             "real_heldout": {"style_loss": module.reference_style},

@@ -12,6 +12,7 @@ from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import FrontendConfig, build_frontend
 from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, WaveformGenerator, build_generator
 from .objectives import ObjectiveConfig, TextureObjective, diversity_loss
+from .wave_objective import WaveObjective
 
 from .inference import CHECKPOINT_FORMAT
 
@@ -55,6 +56,9 @@ class TextureModule(pl.LightningModule):
         self.frontend = build_frontend(self.fe_cfg)
         self.objective = TextureObjective(build_descriptor(self.frontend.n_freq, self.desc_cfg), self.obj_cfg)
         self.generator = build_generator(self.frontend.n_freq, self.gen_cfg)
+        # a waveform generator is judged on its audio, at the objective's STFT resolutions if it lists any
+        self.wave_objective = (WaveObjective.build(self.frontend, self.objective, self.desc_cfg)
+                               if self.is_waveform else None)
         self.reference_style: float = math.nan
         self._targets_ready = False
 
@@ -68,6 +72,11 @@ class TextureModule(pl.LightningModule):
         if dm is None or self._targets_ready:
             return
         dm.min_samples = self.frontend.samples_for_frames(self.objective.receptive_field)
+        if self.wave_objective is not None:
+            dm.min_samples = max(dm.min_samples, self.wave_objective.min_samples())
+        if dm.crop_samples < dm.min_samples:
+            raise ValueError(f"data.crop_seconds ({dm.crop_samples / dm.sample_rate:.2f} s) is shorter than the "
+                             f"objective's receptive field ({dm.min_samples / dm.sample_rate:.2f} s): raise crop_seconds")
         dm.setup(stage)
         if dm.sample_rate != self.fe_cfg.sample_rate:
             raise ValueError(f"data.sample_rate {dm.sample_rate} != model.frontend.sample_rate {self.fe_cfg.sample_rate}")
@@ -78,6 +87,8 @@ class TextureModule(pl.LightningModule):
         """Style targets from waveforms ``(samples,)``; starts the generator at their mean spectrum."""
         specs = [self.frontend(w)[0] for w in style_waves]
         self.objective.set_style(specs, weights)
+        if self.wave_objective is not None and self.wave_objective.n_resolutions > 1:
+            self.wave_objective.set_style(style_waves, weights)
         w = torch.ones(len(specs)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         mean = sum(wi * s.mean(-1) for wi, s in zip(w / w.sum(), specs))
         if not self._targets_ready and self.global_step == 0:
@@ -97,6 +108,13 @@ class TextureModule(pl.LightningModule):
             return self.frontend.to_log(self.frontend.magnitude(self.frontend.istft(out)))
         return out
 
+    def audio_style(self, wave: torch.Tensor) -> torch.Tensor:
+        """Style loss ``(batch,)`` of audio ``(batch, samples)`` by the objective this module trains on."""
+        if self.wave_objective is not None:
+            return self.wave_objective.style(wave)
+        spec = self.frontend(wave)
+        return self.objective.style_from_acts(self.objective.descriptor(spec), spec)
+
     def generate_specs(self, n_frames: int, seeds: list[int], content: torch.Tensor | None = None) -> torch.Tensor:
         """``(len(seeds), freq, n_frames)`` from the texture generator, or the stylised ``content``."""
         if self.is_style:
@@ -115,21 +133,31 @@ class TextureModule(pl.LightningModule):
         with torch.no_grad():
             return self.frontend(waves.float())
 
-    def _losses(self, batch: torch.Tensor, seeds: list[int], need_spec: bool = False):
-        # texture mode needs the real crops' spectrograms only for validation's reference loss
-        spec = self._spectrograms(batch) if (self.is_style or need_spec) else None
+    def _losses(self, batch: torch.Tensor, seeds: list[int]):
+        # texture mode needs no spectrogram of the real crops
+        spec = self._spectrograms(batch) if self.is_style else None
         if self.is_style:
             x = self.generator(spec, seed=seeds[0])
             acts = self.objective.descriptor(x)
             with torch.no_grad():
                 target_acts = self.objective.descriptor(spec)
             content = self.objective.content_from_acts(acts, [target_acts[i] for i in self.objective.content_layers])
+        elif self.wave_objective is not None:
+            n_frames = self.frontend.frames_for_samples(batch.shape[-1])
+            x = self.frontend.istft(self.generator(self.generator.make_noise(n_frames, seeds)))
+            wo = self.wave_objective
+            specs = [fe(x) for fe in wo.frontends]
+            per_res = [(obj, obj.descriptor(sp), sp) for obj, sp in zip(wo.objectives, specs)]
+            style = sum(obj.style_from_acts(a, sp) for obj, a, sp in per_res) / len(per_res)
+            acts = [a for _, res_acts, _ in per_res for a in res_acts]
+            content = torch.zeros(x.shape[0], device=x.device)
         else:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
-            x = self.log_spec(self.generator(self.generator.make_noise(n_frames, seeds)))
+            x = self.generator(self.generator.make_noise(n_frames, seeds))
             acts = self.objective.descriptor(x)
             content = torch.zeros(x.shape[0], device=x.device)
-        style = self.objective.style_from_acts(acts)
+        if self.wave_objective is None:
+            style = self.objective.style_from_acts(acts, x)
         total = self.obj_cfg.style_weight * style.mean()
         if self.is_style:
             total = total + self.obj_cfg.content_weight * content.mean()
@@ -156,8 +184,9 @@ class TextureModule(pl.LightningModule):
     def validation_step(self, batch: torch.Tensor, batch_idx: int):
         # fixed seeds: validation losses are comparable across steps
         seeds = list(range(batch.shape[0]))
-        total, style, content, _, spec = self._losses(batch, seeds, need_spec=True)
-        real = self.objective.style_from_acts(self.objective.descriptor(spec)).mean()
+        total, style, content, _, _ = self._losses(batch, seeds)
+        with torch.no_grad():
+            real = self.audio_style(batch.float()).mean()
         self.log_dict({"val/style": style, "val/loss": total, "val/real_style": real}, prog_bar=True)
         self.reference_style = float(real)
 

@@ -31,7 +31,7 @@ shortcut therefore never saves arithmetic here (``N^2 C + C^2 N`` vs ``C^2 N``) 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Sequence
 
 import torch
@@ -46,7 +46,11 @@ class ObjectiveConfig:
 
     ``style_layers``/``content_layers`` index the descriptor's outputs (``None``: every output for
     style, the last one for content); ``layer_weights`` weight the style layers (``None``: equal,
-    summing to 1).
+    summing to 1). ``resolutions`` (waveform domain only: the phase-free baseline and the waveform
+    generator) judges audio by one STFT per listed ``n_fft`` (hop ``n_fft // 4``), each with its own
+    descriptor, instead of the front end's one STFT; see :mod:`texnet.wave_objective`.
+    ``spectrum_weight`` adds the long-term spectrum in a true log scale to the style (see
+    :meth:`TextureObjective.spectrum_loss`).
     """
 
     statistic: Literal["mean_cov", "gram"] = "mean_cov"
@@ -55,6 +59,11 @@ class ObjectiveConfig:
     style_layers: list[int] | None = None
     content_layers: list[int] | None = None
     layer_weights: list[float] | None = None
+    resolutions: list[int] = field(default_factory=list)
+    spectrum_weight: float = 0.0
+
+
+SPECTRUM_FLOOR = 1e-6  # of the target's mean level: the long-term spectrum's log floor
 
 
 class Losses(NamedTuple):
@@ -179,6 +188,11 @@ class TextureObjective(nn.Module):
         self._store("_gram_norm", [g.pow(2).sum().clamp_min(1e-20) for g in second])
         self._store("_mean", means)
         self._store("_mean_norm", [m.pow(2).sum().clamp_min(1e-20) for m in means])
+        # long-term spectrum: linear spectra averaged with the weights, then the log (multi-texture mix)
+        lin = mix_stats([[torch.expm1(s.clamp_min(0)).mean(-1)] for s in specs], weights)[0]
+        floor = SPECTRUM_FLOOR * lin.mean().clamp_min(1e-30)
+        self.register_buffer("_spectrum_floor", floor, persistent=False)
+        self.register_buffer("_spectrum", torch.log10(lin + floor), persistent=False)
 
     @torch.no_grad()
     def set_content(self, spec: torch.Tensor | None) -> None:
@@ -189,8 +203,9 @@ class TextureObjective(nn.Module):
         acts = self.descriptor(spec.unsqueeze(0) if spec.dim() == 2 else spec)
         self._n_content = self._store("_content", [acts[i] for i in self.content_layers])
 
-    def style_from_acts(self, acts: list[torch.Tensor]) -> torch.Tensor:
-        """Style loss ``(batch,)`` from the descriptor's outputs.
+    def style_from_acts(self, acts: list[torch.Tensor], spec: torch.Tensor | None = None) -> torch.Tensor:
+        """Style loss ``(batch,)`` from the descriptor's outputs ``acts`` of the spectrogram ``spec``
+        ``(batch, freq, time)`` (``spec`` is needed only with a ``spectrum_weight``).
 
         Statistics are computed in float32 even under mixed precision: a relative error of second
         moments is a difference of large, nearly equal numbers, which bf16 cannot resolve.
@@ -198,7 +213,25 @@ class TextureObjective(nn.Module):
         if not self._n_style:
             raise RuntimeError("no style target: call set_style first")
         with torch.autocast(acts[0].device.type, enabled=False):
-            return self._style_fp32([a.float() for a in acts])
+            loss = self._style_fp32([a.float() for a in acts])
+            if self.config.spectrum_weight:
+                if spec is None:
+                    raise ValueError("this objective has a spectrum_weight: pass the spectrogram to style_from_acts")
+                loss = loss + self.config.spectrum_weight * self.spectrum_loss(spec.float())
+            return loss
+
+    def spectrum_loss(self, spec: torch.Tensor) -> torch.Tensor:
+        """Squared error of the long-term spectrum in log10 units, mean over bins ``(batch,)``.
+
+        ``spec`` ``(batch, freq, time)`` is the front end's ``log1p(u)`` (``u`` a magnitude or a relative
+        power), so ``expm1`` recovers ``u``; its time average is compared in a TRUE log (floor
+        ``SPECTRUM_FLOOR`` times the target's mean). The descriptor sees ``log1p(u)``, which is linear
+        (and so nearly zero) wherever the source is quiet: bands 40-60 dB under the mean level (wind
+        above 1 kHz) barely enter its statistics and come out empty or far too loud. A log has no such
+        dead zone; 1.0 = every bin 10x off in ``u``.
+        """
+        lin = torch.expm1(spec.clamp_min(0)).mean(-1)
+        return (torch.log10(lin + self._spectrum_floor) - self._spectrum).pow(2).mean(-1)
 
     def _style_fp32(self, acts: list[torch.Tensor]) -> torch.Tensor:
         loss = acts[0].new_zeros(acts[0].shape[0])
@@ -243,7 +276,7 @@ class TextureObjective(nn.Module):
     def forward(self, x: torch.Tensor) -> Losses:
         """``x`` ``(batch, freq, time)`` -> :class:`Losses` of shape ``(batch,)`` each."""
         acts = self.descriptor(x)
-        style = self.style_from_acts(acts)
+        style = self.style_from_acts(acts, x)
         content = self.content_from_acts(acts)
         total = self.config.style_weight * style
         if self._n_content:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .objectives import TextureObjective
+from .wave_objective import WaveObjective
 
 
 @dataclass
@@ -167,37 +168,45 @@ def optimize_spectrogram(
 
 
 def optimize_waveform(
-    objective: TextureObjective,
-    frontend,
+    objective: WaveObjective,
     n_samples: int,
     init_wave: torch.Tensor,
     config: OptimizeConfig | None = None,
 ) -> tuple[torch.Tensor, OptimizeResult]:
-    """Phase-free baseline: optimise the waveform ``(n_samples,)`` itself so that its front-end
-    spectrogram matches the objective's targets (Antognini et al. 2019; Caracalla & Roebel 2019).
+    """Phase-free baseline: optimise the waveform ``(n_samples,)`` itself so that its spectrograms match
+    the objective's targets (Antognini et al. 2019; Caracalla & Roebel 2019).
 
-    No phase retrieval afterwards: the result's spectrogram is the spectrogram of real audio. Needs a
-    differentiable front end (the STFT). Returns the waveform and the run record (``spec`` is the
-    waveform's log-magnitude).
+    No phase retrieval afterwards: what the objective judged is the spectrogram of real audio. Returns
+    the waveform and the run record (``spec`` is the waveform's log-magnitude at the first resolution).
     """
     cfg = config or OptimizeConfig()
-    hop = frontend.hop_length
-    rf = objective.receptive_field
-    if frontend.frames_for_samples(n_samples) < rf:
+    if n_samples < objective.min_samples():
         raise ValueError(f"output of {n_samples} samples is shorter than the descriptor's receptive field "
-                         f"({frontend.seconds_for_frames(rf):.3f} s)")
+                         f"({objective.min_samples() / objective.frontends[0].sample_rate:.3f} s)")
     if init_wave.shape[-1] != n_samples:
         raise ValueError(f"init_wave has {init_wave.shape[-1]} samples, expected {n_samples}")
-    has_content = objective.content_acts is not None
-    margin = (rf - 1) * hop if (cfg.edge_margin and not has_content) else 0
-    init = F.pad(init_wave[None, None], (margin, margin), mode="reflect")[0, 0] if margin else init_wave
+    has_content = objective.objectives[0].content_acts is not None
+    margin = objective.margin_samples() if (cfg.edge_margin and not has_content) else 0
+    if margin >= n_samples:  # reflect padding needs more samples than the pad
+        init = torch.cat([init_wave.flip(-1)] * (margin // n_samples + 1) + [init_wave] +
+                         [init_wave.flip(-1)] * (margin // n_samples + 1))
+        k = (init.shape[-1] - n_samples) // 2
+        init = init[k - margin: k + n_samples + margin]
+    elif margin:
+        init = F.pad(init_wave[None, None], (margin, margin), mode="reflect")[0, 0]
+    else:
+        init = init_wave
     theta = init.detach().clone().contiguous().requires_grad_(True)
-    res = OptimizeResult(spec=frontend(init_wave[None])[0])
-    best = _minimise(theta, lambda t: objective(frontend(t[None])).total.sum(), cfg, res)
+    fe0 = objective.frontends[0]
+    res = OptimizeResult(spec=fe0(init_wave[None])[0])
+    best = _minimise(theta, lambda t: objective(t[None]).total.sum(), cfg, res)
     wave = best[margin: margin + n_samples] if margin else best
     with torch.no_grad():
-        spec = frontend(wave[None])[0]
-    return wave, _finish(res, objective, spec)
+        res.spec = fe0(wave[None])[0]
+        final = objective(wave[None])
+        res.style_loss = final.style.item()
+        res.content_loss = final.content.item()
+    return wave, res
 
 
 @dataclass
@@ -227,7 +236,8 @@ def run_baseline(
     per-bin statistics (or from the content with ``config.init == "content"``), optimises, and inverts
     with the front end's inverse. Texture length is ``seconds``; style transfer keeps the content's length.
     ``domain="waveform"`` optimises the audio itself through the (differentiable STFT) front end instead:
-    no phase retrieval, and the objective judges the spectrogram of real audio.
+    no phase retrieval, and the objective judges the spectrogram of real audio (at every STFT resolution
+    in ``objective.config.resolutions``, if any: :class:`~texnet.wave_objective.WaveObjective`).
     """
     if domain not in ("spectrogram", "waveform"):
         raise ValueError(f"unknown domain {domain!r} (expected 'spectrogram' or 'waveform')")
@@ -263,7 +273,11 @@ def run_baseline(
             gen = torch.Generator().manual_seed(int(cfg.seed) + 1)
             phase = (torch.rand(mag.shape, generator=gen) * 2 * math.pi).to(mag.device)
             init_wave = frontend.istft(torch.polar(mag, phase)[None], length=n_samples)[0]
-        wave, result = optimize_waveform(objective, frontend, n_samples, init_wave, cfg)
+        wobj = WaveObjective.build(frontend, objective, objective.descriptor.config)
+        if wobj.n_resolutions > 1:  # the front end's own targets are already set above
+            wobj.set_style(style_waves, weights)
+            wobj.set_content(content_wave)
+        wave, result = optimize_waveform(wobj, n_samples, init_wave, cfg)
         return BaselineOutput(wave.detach(), result, style_specs, content_spec, 0.0)
     if content_spec is not None and cfg.init == "content":
         init = content_spec.clamp_min(1e-3)

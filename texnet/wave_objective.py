@@ -1,0 +1,103 @@
+"""The objective on waveforms: descriptor statistics of the audio's spectrogram at one or several STFT resolutions.
+
+The phase-free baseline and the waveform generator are judged on audio, so nothing ties them to the
+front end's one time-frequency trade-off. With ``ObjectiveConfig.resolutions`` (a list of ``n_fft``)
+the audio is analysed by one STFT per ``n_fft`` (hop ``n_fft // 4``), each with its own random descriptor
+(seed offset by its index) and its own style/content targets, and the losses are averaged. A short window
+sees the onsets of drops and crackles that a long one smears, a long window sees the fine spectral
+lines a short one blurs (Antognini et al. 2019 report the same for multi-scale descriptors). Empty
+``resolutions`` is the front end's own STFT and the given objective, unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .descriptors import DescriptorConfig, build_descriptor
+from .frontends import Frontend, FrontendConfig, STFTFrontend
+from .objectives import Losses, ObjectiveConfig, TextureObjective
+
+HOP_DIVISOR = 4  # hop = n_fft / 4: the usual 75 % overlap of a Hann window
+
+
+class WaveObjective(nn.Module):
+    """Style/content losses of waveforms ``(batch, samples)`` through one or more differentiable STFTs.
+
+    Build with :meth:`build`; set targets with :meth:`set_style` / :meth:`set_content` (waveforms
+    ``(samples,)``); ``objective(wave)`` returns :class:`Losses` ``(batch,)``, the mean over resolutions.
+    """
+
+    def __init__(self, frontends: Sequence[Frontend], objectives: Sequence[TextureObjective]):
+        super().__init__()
+        if len(frontends) != len(objectives) or not frontends:
+            raise ValueError("need one objective per front end, and at least one")
+        for fe in frontends:
+            if not isinstance(fe, STFTFrontend):
+                raise ValueError("a waveform objective needs differentiable STFT front ends (not the CQT)")
+        self.frontends = nn.ModuleList(frontends)
+        self.objectives = nn.ModuleList(objectives)
+
+    @classmethod
+    def build(cls, frontend: Frontend, objective: TextureObjective, descriptor: DescriptorConfig) -> "WaveObjective":
+        """The front end and objective themselves, or one STFT + descriptor + objective per resolution in
+        ``objective.config.resolutions`` (same scale, window, descriptor and loss settings)."""
+        resolutions = list(objective.config.resolutions or [])
+        if not resolutions:
+            return cls([frontend], [objective])
+        fe_cfg: FrontendConfig = frontend.config
+        frontends, objectives = [], []
+        for i, n_fft in enumerate(resolutions):
+            if n_fft < 2 * HOP_DIVISOR:
+                raise ValueError(f"resolution n_fft={n_fft} is too small (need >= {2 * HOP_DIVISOR})")
+            fe = STFTFrontend(replace(fe_cfg, kind="stft", n_fft=int(n_fft), hop_length=int(n_fft) // HOP_DIVISOR))
+            desc = build_descriptor(fe.n_freq, replace(descriptor, seed=descriptor.seed + i))
+            frontends.append(fe)
+            objectives.append(TextureObjective(desc, objective.config))
+        return cls(frontends, objectives).to(next(iter(objective.buffers()), torch.zeros(())).device)
+
+    @property
+    def n_resolutions(self) -> int:
+        return len(self.frontends)
+
+    def min_samples(self) -> int:
+        """Shortest waveform every resolution's descriptor can judge."""
+        return max(fe.samples_for_frames(obj.receptive_field) for fe, obj in zip(self.frontends, self.objectives))
+
+    def margin_samples(self) -> int:
+        """Samples a waveform needs on each side so its every kept sample lies under full descriptor windows."""
+        return max((obj.receptive_field - 1) * fe.hop_length + fe.n_fft // 2
+                   for fe, obj in zip(self.frontends, self.objectives))
+
+    @torch.no_grad()
+    def set_style(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:
+        """Style targets from waveforms ``(samples,)``, mixed with ``weights``."""
+        for fe, obj in zip(self.frontends, self.objectives):
+            obj.set_style([fe(w)[0] for w in waves], weights)
+
+    @torch.no_grad()
+    def set_content(self, wave: torch.Tensor | None) -> None:
+        """Content target from a waveform ``(samples,)`` (or None)."""
+        for fe, obj in zip(self.frontends, self.objectives):
+            obj.set_content(None if wave is None else fe(wave)[0])
+
+    def forward(self, wave: torch.Tensor) -> Losses:
+        """``wave`` ``(batch, samples)`` -> :class:`Losses` ``(batch,)``, averaged over resolutions."""
+        parts = [obj(fe(wave)) for fe, obj in zip(self.frontends, self.objectives)]
+        n = len(parts)
+        return Losses(*(sum(getattr(p, k) for p in parts) / n for k in Losses._fields))
+
+    def style(self, wave: torch.Tensor) -> torch.Tensor:
+        """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions)."""
+        total = 0.0
+        for fe, obj in zip(self.frontends, self.objectives):
+            spec = fe(wave)
+            total = total + obj.style_from_acts(obj.descriptor(spec), spec)
+        return total / self.n_resolutions
+
+
+def describe_resolutions(config: ObjectiveConfig) -> str:
+    """``"STFT 128/512/2048"`` or ``"front end"`` for logs and tables."""
+    return "STFT " + "/".join(str(n) for n in config.resolutions) if config.resolutions else "front end"
