@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from texnet.audio import load_audio  # noqa: E402
+from texnet.audio import load_audio, save_wav  # noqa: E402
 from texnet.descriptors import DescriptorConfig, build_descriptor  # noqa: E402
 from texnet.frontends import FrontendConfig, build_frontend  # noqa: E402
 from texnet.generators import GeneratorConfig  # noqa: E402
@@ -108,6 +108,7 @@ def main() -> None:
                    help="indices into the settings list to train generators for")
     p.add_argument("--only", nargs="*", type=int, help="baseline settings to run (indices; default all; none: generators only)")
     p.add_argument("--out", default="bench/ablation")
+    p.add_argument("--save-audio", action="store_true", help="write each synthesis to --out as WAV")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out)
@@ -129,6 +130,8 @@ def main() -> None:
             else:
                 cand, secs = generator(s, path, args.seconds, args.train_steps)
             r = texture_ratio(wave, cand, 22050)
+            if args.save_audio:
+                save_wav(out / f"{clip}_{kind}{i}.wav", cand, 22050, overwrite=True)
             results.setdefault(key, {})[clip] = {"ratio": r["ratio"], "seconds": secs,
                                                  **{k: v for k, v in r.items() if k.startswith("ratio_")}}
             print(f"{clip:8s} {key:50s} ratio {r['ratio']:.2f}  ({secs:.1f} s)", flush=True)

@@ -58,9 +58,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples) for p in args.style]
     content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples) if args.content else None
 
-    if args.domain == "waveform" and fe_cfg.kind != "stft":
+    domain = args.domain or opt_cfg.domain
+    if domain == "waveform" and fe_cfg.kind != "stft":
         raise CLIError("--domain waveform needs the differentiable STFT front end (not the CQT)")
-    out = run_baseline(objective, frontend, styles, args.seconds, args.weights, content, opt_cfg, domain=args.domain)
+    out = run_baseline(objective, frontend, styles, args.seconds, args.weights, content, opt_cfg, domain=domain)
     from .reporting import save_figure, save_json, spectrogram_figure  # matplotlib: only once there is output
 
     save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite)
@@ -72,7 +73,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     save_figure(fig, png)
     r = out.result
     record = {
-        "command": "optimize", "domain": args.domain, "style": args.style, "weights": args.weights, "content": args.content,
+        "command": "optimize", "domain": domain, "style": args.style, "weights": args.weights, "content": args.content,
         "seconds": frontend.seconds_for_frames(r.spec.shape[-1]), "frames": r.spec.shape[-1],
         "style_loss": r.style_loss, "content_loss": r.content_loss, "losses": r.losses, "times": r.times,
         "optimize_time_s": r.wall_time, "inversion_time_s": out.inversion_time, "stop_reason": r.stop_reason,
@@ -152,8 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
     o.add_argument("--config", help="YAML config (trainer configs work too)")
     o.add_argument("--frontend", choices=["stft", "cqt"], help="override the config's front end")
-    o.add_argument("--domain", choices=["spectrogram", "waveform"], default="spectrogram",
-                   help="optimise a spectrogram (then Griffin-Lim) or the waveform itself (phase-free)")
+    o.add_argument("--domain", choices=["spectrogram", "waveform"],
+                   help="optimise a spectrogram (then Griffin-Lim) or the waveform itself (phase-free); "
+                        "default: the config's optimize.domain")
     o.add_argument("--optimizer", choices=["lbfgs", "adam"])
     o.add_argument("--max-iter", type=int)
     o.add_argument("--time-budget", type=float, help="stop after this many seconds")

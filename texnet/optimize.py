@@ -28,12 +28,15 @@ from .wave_objective import WaveObjective
 class OptimizeConfig:
     """Optimiser and stopping rule of the baseline.
 
+    ``domain`` is what is optimised: a log-magnitude spectrogram (then Griffin-Lim), or the waveform
+    itself through the differentiable STFT (no phase retrieval; see :func:`optimize_waveform`).
     ``max_iter`` counts objective evaluations (L-BFGS) or steps (Adam). Optimisation stops at the first
     of: ``max_iter``; the loss improving by less than ``rel_tol`` (relative) over the last ``patience``
     evaluations; ``time_budget`` seconds.
     """
 
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    domain: Literal["spectrogram", "waveform"] = "spectrogram"
     max_iter: int = 150
     lr: float | None = None  # None: 1.0 for L-BFGS, 0.05 for Adam
     rel_tol: float = 1e-3
@@ -228,20 +231,21 @@ def run_baseline(
     weights: list[float] | None = None,
     content_wave: torch.Tensor | None = None,
     config: OptimizeConfig | None = None,
-    domain: str = "spectrogram",
+    domain: str | None = None,
 ) -> BaselineOutput:
     """Texture synthesis (no content) or style transfer (with ``content_wave``) from waveforms ``(samples,)``.
 
     Sets the objective's targets from the front end's spectrograms, starts from noise with the style's
     per-bin statistics (or from the content with ``config.init == "content"``), optimises, and inverts
     with the front end's inverse. Texture length is ``seconds``; style transfer keeps the content's length.
-    ``domain="waveform"`` optimises the audio itself through the (differentiable STFT) front end instead:
+    ``domain`` (default ``config.domain``) ``"waveform"`` optimises the audio itself through the (differentiable STFT) front end instead:
     no phase retrieval, and the objective judges the spectrogram of real audio (at every STFT resolution
     in ``objective.config.resolutions``, if any: :class:`~texnet.wave_objective.WaveObjective`).
     """
+    cfg = config or OptimizeConfig()
+    domain = domain or cfg.domain
     if domain not in ("spectrogram", "waveform"):
         raise ValueError(f"unknown domain {domain!r} (expected 'spectrogram' or 'waveform')")
-    cfg = config or OptimizeConfig()
     style_specs = [frontend(w)[0] for w in style_waves]
     objective.set_style(style_specs, weights)
     content_spec = None
