@@ -17,13 +17,13 @@ DESC = DescriptorConfig(n_filters=16, kernel_sizes=[5])
 def build(resolutions=(), frontend: FrontendConfig | None = None) -> WaveObjective:
     fe = build_frontend(frontend or FrontendConfig(n_fft=256, hop_length=64, scale="power"))
     obj = TextureObjective(build_descriptor(fe.n_freq, DESC), ObjectiveConfig(resolutions=list(resolutions)))
-    return WaveObjective.build(fe, obj, DESC)
+    return WaveObjective.build(fe, obj)
 
 
 def test_no_resolutions_is_the_front_end_and_objective_themselves(rain_wave):
     fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
     obj = TextureObjective(build_descriptor(fe.n_freq, DESC))
-    wo = WaveObjective.build(fe, obj, DESC)
+    wo = WaveObjective.build(fe, obj)
     assert wo.n_resolutions == 1 and wo.frontends[0] is fe and wo.objectives[0] is obj
     wo.set_style([rain_wave[:22050]])
     x = rain_wave[None, 22050:44100]
@@ -72,7 +72,7 @@ def test_bad_configurations_are_refused():
     cqt = build_frontend(FrontendConfig(kind="cqt", hop_length=256, n_bins=24))
     obj = TextureObjective(build_descriptor(cqt.n_freq, DESC))
     with pytest.raises(ValueError, match="STFT"):
-        WaveObjective.build(cqt, obj, DESC)
+        WaveObjective.build(cqt, obj)
 
 
 def test_waveform_baseline_matches_every_resolution(rain_wave):
@@ -83,6 +83,6 @@ def test_waveform_baseline_matches_every_resolution(rain_wave):
     assert out.wave.dim() == 1 and abs(out.wave.shape[0] - round(0.6 * 22050)) <= fe.hop_length
     assert out.result.losses[-1] < 0.5 * out.result.losses[0]
     # the reported loss is the multi-resolution one, judged on the returned audio
-    wo = WaveObjective.build(fe, obj, DESC)
+    wo = WaveObjective.build(fe, obj)
     wo.set_style([rain_wave[:33075]])
     assert out.result.style_loss == pytest.approx(wo(out.wave[None]).style.item(), rel=1e-4)

@@ -57,7 +57,7 @@ class TextureModule(pl.LightningModule):
         self.objective = TextureObjective(build_descriptor(self.frontend.n_freq, self.desc_cfg), self.obj_cfg)
         self.generator = build_generator(self.frontend.n_freq, self.gen_cfg)
         # a waveform generator is judged on its audio, at the objective's STFT resolutions if it lists any
-        self.wave_objective = (WaveObjective.build(self.frontend, self.objective, self.desc_cfg)
+        self.wave_objective = (WaveObjective.build(self.frontend, self.objective)
                                if self.is_waveform else None)
         self.reference_style: float = math.nan
         self._targets_ready = False
@@ -145,11 +145,7 @@ class TextureModule(pl.LightningModule):
         elif self.wave_objective is not None:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
             x = self.frontend.istft(self.generator(self.generator.make_noise(n_frames, seeds)))
-            wo = self.wave_objective
-            specs = [fe(x) for fe in wo.frontends]
-            per_res = [(obj, obj.descriptor(sp), sp) for obj, sp in zip(wo.objectives, specs)]
-            style = sum(obj.style_from_acts(a, sp) for obj, a, sp in per_res) / len(per_res)
-            acts = [a for _, res_acts, _ in per_res for a in res_acts]
+            style, acts = self.wave_objective.style_and_acts(x)
             content = torch.zeros(x.shape[0], device=x.device)
         else:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])

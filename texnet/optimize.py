@@ -132,12 +132,11 @@ def _minimise(theta: torch.Tensor, loss_fn, cfg: OptimizeConfig, res: OptimizeRe
     return best[1]
 
 
-def _finish(res: OptimizeResult, objective: TextureObjective, spec: torch.Tensor) -> OptimizeResult:
-    with torch.no_grad():
-        res.spec = spec
-        final = objective(spec[None])
-        res.style_loss = final.style.item()
-        res.content_loss = final.content.item()
+def _finish(res: OptimizeResult, spec: torch.Tensor, final) -> OptimizeResult:
+    """Record the result's spectrogram ``(freq, time)`` and its final :class:`Losses` in ``res``."""
+    res.spec = spec
+    res.style_loss = final.style.item()
+    res.content_loss = final.content.item()
     return res
 
 
@@ -167,7 +166,9 @@ def optimize_spectrogram(
     res = OptimizeResult(spec=init_spec)
     best = _minimise(theta, lambda t: objective(F.softplus(t)[None]).total.sum(), cfg, res)
     spec = F.softplus(best)
-    return _finish(res, objective, spec[:, margin:-margin] if margin else spec)
+    spec = spec[:, margin:-margin] if margin else spec
+    with torch.no_grad():
+        return _finish(res, spec, objective(spec[None]))
 
 
 def optimize_waveform(
@@ -190,26 +191,18 @@ def optimize_waveform(
         raise ValueError(f"init_wave has {init_wave.shape[-1]} samples, expected {n_samples}")
     has_content = objective.objectives[0].content_acts is not None
     margin = objective.margin_samples() if (cfg.edge_margin and not has_content) else 0
-    if margin >= n_samples:  # reflect padding needs more samples than the pad
-        init = torch.cat([init_wave.flip(-1)] * (margin // n_samples + 1) + [init_wave] +
-                         [init_wave.flip(-1)] * (margin // n_samples + 1))
-        k = (init.shape[-1] - n_samples) // 2
-        init = init[k - margin: k + n_samples + margin]
-    elif margin:
-        init = F.pad(init_wave[None, None], (margin, margin), mode="reflect")[0, 0]
-    else:
-        init = init_wave
+    # circular padding: a noise start stays noise-like on the margins, and any margin fits (a margin of the
+    # longest resolution can exceed the output itself, which reflect padding refuses)
+    reps = 2 * (margin // n_samples + 1) + 1
+    first = (reps // 2) * n_samples - margin
+    init = init_wave.repeat(reps)[first: first + n_samples + 2 * margin]
     theta = init.detach().clone().contiguous().requires_grad_(True)
     fe0 = objective.frontends[0]
     res = OptimizeResult(spec=fe0(init_wave[None])[0])
     best = _minimise(theta, lambda t: objective(t[None]).total.sum(), cfg, res)
     wave = best[margin: margin + n_samples] if margin else best
     with torch.no_grad():
-        res.spec = fe0(wave[None])[0]
-        final = objective(wave[None])
-        res.style_loss = final.style.item()
-        res.content_loss = final.content.item()
-    return wave, res
+        return wave, _finish(res, fe0(wave[None])[0], objective(wave[None]))
 
 
 @dataclass
@@ -277,7 +270,7 @@ def run_baseline(
             gen = torch.Generator().manual_seed(int(cfg.seed) + 1)
             phase = (torch.rand(mag.shape, generator=gen) * 2 * math.pi).to(mag.device)
             init_wave = frontend.istft(torch.polar(mag, phase)[None], length=n_samples)[0]
-        wobj = WaveObjective.build(frontend, objective, objective.descriptor.config)
+        wobj = WaveObjective.build(frontend, objective)
         if wobj.n_resolutions > 1:  # the front end's own targets are already set above
             wobj.set_style(style_waves, weights)
             wobj.set_content(content_wave)

@@ -18,7 +18,7 @@ from torch import nn
 
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, STFTFrontend
-from .objectives import Losses, ObjectiveConfig, TextureObjective
+from .objectives import Losses, TextureObjective
 
 HOP_DIVISOR = 4  # hop = n_fft / 4: the usual 75 % overlap of a Hann window
 
@@ -41,13 +41,14 @@ class WaveObjective(nn.Module):
         self.objectives = nn.ModuleList(objectives)
 
     @classmethod
-    def build(cls, frontend: Frontend, objective: TextureObjective, descriptor: DescriptorConfig) -> "WaveObjective":
+    def build(cls, frontend: Frontend, objective: TextureObjective) -> "WaveObjective":
         """The front end and objective themselves, or one STFT + descriptor + objective per resolution in
         ``objective.config.resolutions`` (same scale, window, descriptor and loss settings)."""
         resolutions = list(objective.config.resolutions or [])
         if not resolutions:
             return cls([frontend], [objective])
         fe_cfg: FrontendConfig = frontend.config
+        descriptor: DescriptorConfig = objective.descriptor.config
         frontends, objectives = [], []
         for i, n_fft in enumerate(resolutions):
             if n_fft < 2 * HOP_DIVISOR:
@@ -56,7 +57,7 @@ class WaveObjective(nn.Module):
             desc = build_descriptor(fe.n_freq, replace(descriptor, seed=descriptor.seed + i))
             frontends.append(fe)
             objectives.append(TextureObjective(desc, objective.config))
-        return cls(frontends, objectives).to(next(iter(objective.buffers()), torch.zeros(())).device)
+        return cls(frontends, objectives).to(objective.layer_weights.device)
 
     @property
     def n_resolutions(self) -> int:
@@ -89,15 +90,17 @@ class WaveObjective(nn.Module):
         n = len(parts)
         return Losses(*(sum(getattr(p, k) for p in parts) / n for k in Losses._fields))
 
-    def style(self, wave: torch.Tensor) -> torch.Tensor:
-        """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions)."""
-        total = 0.0
+    def style_and_acts(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions) and every
+        resolution's descriptor activations (for the diversity term)."""
+        total, acts = 0.0, []
         for fe, obj in zip(self.frontends, self.objectives):
             spec = fe(wave)
-            total = total + obj.style_from_acts(obj.descriptor(spec), spec)
-        return total / self.n_resolutions
+            a = obj.descriptor(spec)
+            total = total + obj.style_from_acts(a, spec)
+            acts.extend(a)
+        return total / self.n_resolutions, acts
 
-
-def describe_resolutions(config: ObjectiveConfig) -> str:
-    """``"STFT 128/512/2048"`` or ``"front end"`` for logs and tables."""
-    return "STFT " + "/".join(str(n) for n in config.resolutions) if config.resolutions else "front end"
+    def style(self, wave: torch.Tensor) -> torch.Tensor:
+        """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions)."""
+        return self.style_and_acts(wave)[0]
