@@ -63,6 +63,10 @@ def settings() -> list[Setting]:
                 domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192])),
         Setting("wave, log1p power, STFT 128/512/2048/8192, + log spectrum", frontend=power, domain="waveform",
                 objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], spectrum_weight=1.0)),
+        Setting("wave, power whitened per bin, STFT 128/512/2048/8192", frontend=power, domain="waveform",
+                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=1.0)),
+        Setting("wave, power half-whitened per bin, STFT 128/512/2048/8192", frontend=power, domain="waveform",
+                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5)),
     ]
 
 

@@ -116,3 +116,28 @@ def test_waveform_generator_emits_complex_frames_that_train_through_the_stft():
     for name, p in g.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
     assert isinstance(build_generator(fe.n_freq, GeneratorConfig(kind="waveform")), WaveformGenerator)
+
+
+@pytest.mark.parametrize("magnitude", ["exp", "softplus"])
+def test_waveform_output_bias_sets_the_starting_magnitudes(magnitude):
+    from texnet.generators import WaveformGenerator
+
+    g = WaveformGenerator(5, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2], noise_channels=2,
+                                             noise_scales=2, magnitude=magnitude))
+    with torch.no_grad():
+        g.body.out.weight.zero_()
+    # quiet bins far below the loud ones: exp reaches them exactly, softplus only down to its 1e-3 floor
+    mean = torch.tensor([1e-5, 1e-3, 0.5, 2.0, 30.0])
+    g.set_output_bias(mean)
+    got = g.generate(10).abs().mean(1)
+    if magnitude == "exp":
+        assert torch.allclose(got, mean, rtol=1e-4)
+    else:
+        assert torch.allclose(got[2:], mean[2:], rtol=1e-4) and got[0] == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_waveform_generator_refuses_an_unknown_magnitude():
+    from texnet.generators import WaveformGenerator
+
+    with pytest.raises(ValueError, match="magnitude"):
+        WaveformGenerator(5, GeneratorConfig(kind="waveform", magnitude="relu"))

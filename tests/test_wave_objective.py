@@ -14,9 +14,10 @@ from texnet.wave_objective import WaveObjective
 DESC = DescriptorConfig(n_filters=16, kernel_sizes=[5])
 
 
-def build(resolutions=(), frontend: FrontendConfig | None = None) -> WaveObjective:
+def build(resolutions=(), frontend: FrontendConfig | None = None, whitening: float = 0.0) -> WaveObjective:
     fe = build_frontend(frontend or FrontendConfig(n_fft=256, hop_length=64, scale="power"))
-    obj = TextureObjective(build_descriptor(fe.n_freq, DESC), ObjectiveConfig(resolutions=list(resolutions)))
+    obj = TextureObjective(build_descriptor(fe.n_freq, DESC),
+                           ObjectiveConfig(resolutions=list(resolutions), band_whitening=whitening))
     return WaveObjective.build(fe, obj)
 
 
@@ -73,6 +74,35 @@ def test_bad_configurations_are_refused():
     obj = TextureObjective(build_descriptor(cqt.n_freq, DESC))
     with pytest.raises(ValueError, match="STFT"):
         WaveObjective.build(cqt, obj)
+    with pytest.raises(ValueError, match="power"):
+        build([128], FrontendConfig(n_fft=256, hop_length=64), whitening=1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        build([128], whitening=1.5)
+
+
+def test_whitening_puts_every_bin_of_the_target_at_the_same_mean_level(rain_wave):
+    plain, white = build([128, 512]), build([128, 512], whitening=1.0)
+    assert white.owns_targets and build(whitening=0.5).owns_targets and not build().owns_targets
+    src = rain_wave[:33075]
+    white.set_style([src])
+    for i, fe in enumerate(white.frontends):
+        seen = torch.expm1(white.spectrogram(i, src[None])[0]).mean(-1)  # P / (P0 r) averaged over time
+        raw = torch.expm1(plain.spectrogram(i, src[None])[0]).mean(-1)  # P / P0
+        live = raw > 1e-4 * raw.mean()
+        assert raw[live].max() / raw[live].min() > 100  # rain spans decades across bins ...
+        # ... whitened, every bin sits at the overall mean level (the reference is relative to it)
+        assert torch.allclose(seen[live], raw.mean().expand(int(live.sum())), rtol=1e-3)
+        assert torch.equal(plain.spectrogram(i, src[None]), fe(src[None]))  # no whitening: the front end's
+    # the reference is the target's: a louder high band in the candidate now costs as much as a low one
+    x = rain_wave[None, 33075:]
+    assert white(x).style.item() < 0.5 * white(0.1 * torch.randn_like(x)).style.item()
+
+
+def test_half_whitening_is_the_square_root_of_full_whitening(rain_wave):
+    full, half = build([256], whitening=1.0), build([256], whitening=0.5)
+    full.set_style([rain_wave[:22050]])
+    half.set_style([rain_wave[:22050]])
+    assert torch.allclose(half.band_ref(0), full.band_ref(0).sqrt(), rtol=1e-5)
 
 
 def test_waveform_baseline_matches_every_resolution(rain_wave):

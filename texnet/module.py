@@ -87,7 +87,7 @@ class TextureModule(pl.LightningModule):
         """Style targets from waveforms ``(samples,)``; starts the generator at their mean spectrum."""
         specs = [self.frontend(w)[0] for w in style_waves]
         self.objective.set_style(specs, weights)
-        if self.wave_objective is not None and self.wave_objective.n_resolutions > 1:
+        if self.wave_objective is not None and self.wave_objective.owns_targets:
             self.wave_objective.set_style(style_waves, weights)
         w = torch.ones(len(specs)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         mean = sum(wi * s.mean(-1) for wi, s in zip(w / w.sum(), specs))

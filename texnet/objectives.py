@@ -50,7 +50,10 @@ class ObjectiveConfig:
     generator) judges audio by one STFT per listed ``n_fft`` (hop ``n_fft // 4``), each with its own
     descriptor, instead of the front end's one STFT; see :mod:`texnet.wave_objective`.
     ``spectrum_weight`` adds the long-term spectrum in a true log scale to the style (see
-    :meth:`TextureObjective.spectrum_loss`).
+    :meth:`TextureObjective.spectrum_loss`). ``band_whitening`` (waveform domain, ``scale: power``
+    only) divides each STFT bin's power by the target's long-term power in that bin raised to this
+    exponent before the descriptor sees it: 0 = off, 1 = every bin at the same mean level, so quiet
+    high bands weigh as much as loud low ones (see :mod:`texnet.wave_objective`).
     """
 
     statistic: Literal["mean_cov", "gram"] = "mean_cov"
@@ -61,6 +64,7 @@ class ObjectiveConfig:
     layer_weights: list[float] | None = None
     resolutions: list[int] = field(default_factory=list)
     spectrum_weight: float = 0.0
+    band_whitening: float = 0.0
 
 
 SPECTRUM_FLOOR = 1e-6  # of the target's mean level: the long-term spectrum's log floor

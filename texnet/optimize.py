@@ -271,7 +271,7 @@ def run_baseline(
             phase = (torch.rand(mag.shape, generator=gen) * 2 * math.pi).to(mag.device)
             init_wave = frontend.istft(torch.polar(mag, phase)[None], length=n_samples)[0]
         wobj = WaveObjective.build(frontend, objective)
-        if wobj.n_resolutions > 1:  # the front end's own targets are already set above
+        if wobj.owns_targets:  # else the front end's own targets, set above, are the ones
             wobj.set_style(style_waves, weights)
             wobj.set_content(content_wave)
         wave, result = optimize_waveform(wobj, n_samples, init_wave, cfg)

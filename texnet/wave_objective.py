@@ -7,6 +7,11 @@ the audio is analysed by one STFT per ``n_fft`` (hop ``n_fft // 4``), each with 
 sees the onsets of drops and crackles that a long one smears, a long window sees the fine spectral
 lines a short one blurs (Antognini et al. 2019 report the same for multi-scale descriptors). Empty
 ``resolutions`` is the front end's own STFT and the given objective, unchanged.
+
+``ObjectiveConfig.band_whitening`` (exponent ``a``) makes the descriptor see ``log1p(P / (P0 r^a))`` with
+``r`` the target's long-term power per bin over its mean across bins, set with the style. On the
+``power`` scale a bin 40 dB below the mean sits at ``log1p(1e-4) ~ 0``: the descriptor is blind to it, and
+the quiet high bands of wind came out 10-100x off in level. Whitening lifts every bin to the same mean.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from .frontends import Frontend, FrontendConfig, STFTFrontend
 from .objectives import Losses, TextureObjective
 
 HOP_DIVISOR = 4  # hop = n_fft / 4: the usual 75 % overlap of a Hann window
+WHITENING_FLOOR = 1e-6  # of the mean bin power: empty bins (above a recording's cut-off) are not lifted
 
 
 class WaveObjective(nn.Module):
@@ -30,23 +36,31 @@ class WaveObjective(nn.Module):
     ``(samples,)``); ``objective(wave)`` returns :class:`Losses` ``(batch,)``, the mean over resolutions.
     """
 
-    def __init__(self, frontends: Sequence[Frontend], objectives: Sequence[TextureObjective]):
+    def __init__(self, frontends: Sequence[Frontend], objectives: Sequence[TextureObjective], whitening: float = 0.0):
         super().__init__()
         if len(frontends) != len(objectives) or not frontends:
             raise ValueError("need one objective per front end, and at least one")
         for fe in frontends:
             if not isinstance(fe, STFTFrontend):
                 raise ValueError("a waveform objective needs differentiable STFT front ends (not the CQT)")
+        if not 0.0 <= whitening <= 1.0:
+            raise ValueError(f"band_whitening must lie in [0, 1], got {whitening}")
+        if whitening and any(fe.config.scale != "power" for fe in frontends):
+            raise ValueError("band_whitening needs the front end's 'power' scale")
         self.frontends = nn.ModuleList(frontends)
         self.objectives = nn.ModuleList(objectives)
+        self.whitening = float(whitening)
+        for i, fe in enumerate(frontends):  # per-bin power references (freq, 1); ones until set_style
+            self.register_buffer(f"_band_ref{i}", torch.ones(fe.n_freq, 1), persistent=False)
 
     @classmethod
     def build(cls, frontend: Frontend, objective: TextureObjective) -> "WaveObjective":
         """The front end and objective themselves, or one STFT + descriptor + objective per resolution in
         ``objective.config.resolutions`` (same scale, window, descriptor and loss settings)."""
         resolutions = list(objective.config.resolutions or [])
+        whitening = objective.config.band_whitening
         if not resolutions:
-            return cls([frontend], [objective])
+            return cls([frontend], [objective], whitening)
         fe_cfg: FrontendConfig = frontend.config
         descriptor: DescriptorConfig = objective.descriptor.config
         frontends, objectives = [], []
@@ -57,11 +71,28 @@ class WaveObjective(nn.Module):
             desc = build_descriptor(fe.n_freq, replace(descriptor, seed=descriptor.seed + i))
             frontends.append(fe)
             objectives.append(TextureObjective(desc, objective.config))
-        return cls(frontends, objectives).to(objective.layer_weights.device)
+        return cls(frontends, objectives, whitening).to(objective.layer_weights.device)
 
     @property
     def n_resolutions(self) -> int:
         return len(self.frontends)
+
+    @property
+    def owns_targets(self) -> bool:
+        """Whether :meth:`set_style` must be called even when the front end's objective has its targets
+        (several resolutions, or whitened spectrograms)."""
+        return self.n_resolutions > 1 or self.whitening > 0
+
+    def band_ref(self, i: int) -> torch.Tensor:
+        """Resolution ``i``'s per-bin power reference ``(freq, 1)`` (ones without whitening)."""
+        return getattr(self, f"_band_ref{i}")
+
+    def spectrogram(self, i: int, wave: torch.Tensor) -> torch.Tensor:
+        """What resolution ``i``'s descriptor sees of ``wave`` ``(batch, samples)``: ``(batch, freq, time)``."""
+        fe = self.frontends[i]
+        if not self.whitening:
+            return fe(wave)
+        return torch.log1p(fe.magnitude(wave).square() / (fe.power_ref * self.band_ref(i)))
 
     def min_samples(self) -> int:
         """Shortest waveform every resolution's descriptor can judge."""
@@ -74,19 +105,26 @@ class WaveObjective(nn.Module):
 
     @torch.no_grad()
     def set_style(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:
-        """Style targets from waveforms ``(samples,)``, mixed with ``weights``."""
-        for fe, obj in zip(self.frontends, self.objectives):
-            obj.set_style([fe(w)[0] for w in waves], weights)
+        """Style targets from waveforms ``(samples,)``, mixed with ``weights`` (and, with whitening, the
+        per-bin references: the weighted long-term power of the sources)."""
+        w = torch.ones(len(waves)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        w = (w / w.sum()).tolist()
+        for i, (fe, obj) in enumerate(zip(self.frontends, self.objectives)):
+            if self.whitening:
+                power = sum(wi * fe.magnitude(x[None])[0].square().mean(-1) for wi, x in zip(w, waves))
+                rel = power / power.mean().clamp_min(1e-30)
+                self.band_ref(i).copy_(rel.clamp_min(WHITENING_FLOOR).pow(self.whitening)[:, None])
+            obj.set_style([self.spectrogram(i, x[None])[0] for x in waves], weights)
 
     @torch.no_grad()
     def set_content(self, wave: torch.Tensor | None) -> None:
         """Content target from a waveform ``(samples,)`` (or None)."""
-        for fe, obj in zip(self.frontends, self.objectives):
-            obj.set_content(None if wave is None else fe(wave)[0])
+        for i, obj in enumerate(self.objectives):
+            obj.set_content(None if wave is None else self.spectrogram(i, wave[None])[0])
 
     def forward(self, wave: torch.Tensor) -> Losses:
         """``wave`` ``(batch, samples)`` -> :class:`Losses` ``(batch,)``, averaged over resolutions."""
-        parts = [obj(fe(wave)) for fe, obj in zip(self.frontends, self.objectives)]
+        parts = [obj(self.spectrogram(i, wave)) for i, obj in enumerate(self.objectives)]
         n = len(parts)
         return Losses(*(sum(getattr(p, k) for p in parts) / n for k in Losses._fields))
 
@@ -94,8 +132,8 @@ class WaveObjective(nn.Module):
         """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions) and every
         resolution's descriptor activations (for the diversity term)."""
         total, acts = 0.0, []
-        for fe, obj in zip(self.frontends, self.objectives):
-            spec = fe(wave)
+        for i, obj in enumerate(self.objectives):
+            spec = self.spectrogram(i, wave)
             a = obj.descriptor(spec)
             total = total + obj.style_from_acts(a, spec)
             acts.extend(a)
