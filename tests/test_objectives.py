@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from texnet.descriptors import DescriptorConfig, build_descriptor
-from texnet.objectives import ObjectiveConfig, TextureObjective, diversity_loss, gram, mix_stats
+from texnet.objectives import ObjectiveConfig, TextureObjective, diversity_loss, gram, mix_stats, pool_batch
 
 STATS = ["mean_cov", "gram"]
 N_FREQ = 129
@@ -283,3 +283,21 @@ def test_spectrum_term_needs_the_spectrogram_and_mixes_linearly(specs):
     x = specs["insects"][None].clone().requires_grad_(True)
     obj(x).total.sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_pooled_style_is_the_style_of_the_crops_side_by_side(specs):
+    obj = make_objective(spectrum_weight=0.5)
+    obj.set_style([specs["rain"]])
+    a, b = specs["rain_6s"][:, :100], specs["rain_6s"][:, 150:250]
+    batch = torch.stack([a, b])
+    acts = obj.descriptor(batch)
+    pooled = obj.style_from_acts(acts, batch, pooled=True)
+    assert pooled.shape == (1,)
+    # the same statistics as one excerpt whose activations are the two crops' activations in a row
+    x = pool_batch(batch)
+    assert x.shape == (1, N_FREQ, 200) and torch.equal(x[0, :, 100:], b)
+    side = obj.style_from_acts([pool_batch(t) for t in acts], x)
+    assert pooled.item() == pytest.approx(side.item(), rel=1e-6)
+    # and not the mean of the per-crop losses: short crops scatter around the target, their pool less so
+    per_crop = obj.style_from_acts(acts, batch)
+    assert per_crop.shape == (2,) and pooled.item() < per_crop.mean().item()

@@ -94,6 +94,14 @@ def test_a_few_steps_lower_the_loss():
         opt.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5, losses
+    # the loss trained on is the style of the whole batch pooled (default), not the mean per crop
+    assert m.hparams.pool_batch
+    with torch.no_grad():
+        style = m._losses(batch, [7, 8])[1]
+        specs = m.generate_specs(m.frontend.frames_for_samples(batch.shape[-1]), [7, 8])
+        acts = m.objective.descriptor(specs)
+        assert style.item() == pytest.approx(m.objective.style_from_acts(acts, specs, pooled=True).item(), rel=1e-5)
+        assert style.item() != pytest.approx(m.objective.style_from_acts(acts, specs).mean().item(), rel=1e-3)
 
 
 def test_resume_ends_where_an_uninterrupted_run_does(tmp_path):

@@ -29,6 +29,9 @@ class TextureModule(pl.LightningModule):
         lr: Adam learning rate; cosine-annealed to ``lr * lr_final_ratio`` over ``schedule_steps`` steps
             (default ``trainer.max_steps``).
         diversity_weight: weight of the Improved-Texture-Networks diversity term (0: off).
+        pool_batch: style statistics of the whole batch of crops at once (default) instead of the mean
+            of per-crop losses, which trains smooth, eventless textures (see
+            :func:`texnet.objectives.pool_batch`).
     """
 
     def __init__(
@@ -41,6 +44,7 @@ class TextureModule(pl.LightningModule):
         lr_final_ratio: float = 0.05,
         diversity_weight: float = 0.0,
         schedule_steps: int | None = None,
+        pool_batch: bool = True,
     ):
         super().__init__()
         as_dict = lambda c: c if isinstance(c, dict) else asdict(c)  # noqa: E731 - checkpoints reload dicts
@@ -48,6 +52,7 @@ class TextureModule(pl.LightningModule):
             "frontend": as_dict(frontend), "descriptor": as_dict(descriptor), "objective": as_dict(objective),
             "generator": as_dict(generator), "lr": lr, "lr_final_ratio": lr_final_ratio,
             "diversity_weight": diversity_weight, "schedule_steps": schedule_steps,
+            "pool_batch": pool_batch,
         })
         self.fe_cfg = FrontendConfig(**self.hparams.frontend)
         self.desc_cfg = DescriptorConfig(**self.hparams.descriptor)
@@ -108,12 +113,13 @@ class TextureModule(pl.LightningModule):
             return self.frontend.to_log(self.frontend.magnitude(self.frontend.istft(out)))
         return out
 
-    def audio_style(self, wave: torch.Tensor) -> torch.Tensor:
-        """Style loss ``(batch,)`` of audio ``(batch, samples)`` by the objective this module trains on."""
+    def audio_style(self, wave: torch.Tensor, pooled: bool = False) -> torch.Tensor:
+        """Style loss ``(batch,)`` (or pooled ``(1,)``) of audio ``(batch, samples)`` by the objective
+        this module trains on."""
         if self.wave_objective is not None:
-            return self.wave_objective.style(wave)
+            return self.wave_objective.style(wave, pooled)
         spec = self.frontend(wave)
-        return self.objective.style_from_acts(self.objective.descriptor(spec), spec)
+        return self.objective.style_from_acts(self.objective.descriptor(spec), spec, pooled=pooled)
 
     def generate_specs(self, n_frames: int, seeds: list[int], content: torch.Tensor | None = None) -> torch.Tensor:
         """``(len(seeds), freq, n_frames)`` from the texture generator, or the stylised ``content``."""
@@ -134,6 +140,7 @@ class TextureModule(pl.LightningModule):
             return self.frontend(waves.float())
 
     def _losses(self, batch: torch.Tensor, seeds: list[int]):
+        pooled = bool(self.hparams.get("pool_batch", False))  # checkpoints from before the option: per crop
         # texture mode needs no spectrogram of the real crops
         spec = self._spectrograms(batch) if self.is_style else None
         if self.is_style:
@@ -145,7 +152,7 @@ class TextureModule(pl.LightningModule):
         elif self.wave_objective is not None:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
             x = self.frontend.istft(self.generator(self.generator.make_noise(n_frames, seeds)))
-            style, acts = self.wave_objective.style_and_acts(x)
+            style, acts = self.wave_objective.style_and_acts(x, pooled)
             content = torch.zeros(x.shape[0], device=x.device)
         else:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
@@ -153,7 +160,7 @@ class TextureModule(pl.LightningModule):
             acts = self.objective.descriptor(x)
             content = torch.zeros(x.shape[0], device=x.device)
         if self.wave_objective is None:
-            style = self.objective.style_from_acts(acts, x)
+            style = self.objective.style_from_acts(acts, x, pooled=pooled)
         total = self.obj_cfg.style_weight * style.mean()
         if self.is_style:
             total = total + self.obj_cfg.content_weight * content.mean()
@@ -182,7 +189,7 @@ class TextureModule(pl.LightningModule):
         seeds = list(range(batch.shape[0]))
         total, style, content, _, _ = self._losses(batch, seeds)
         with torch.no_grad():
-            real = self.audio_style(batch.float()).mean()
+            real = self.audio_style(batch.float(), pooled=bool(self.hparams.get("pool_batch", False))).mean()
         self.log_dict({"val/style": style, "val/loss": total, "val/real_style": real}, prog_bar=True)
         self.reference_style = float(real)
 

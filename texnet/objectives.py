@@ -78,6 +78,17 @@ class Losses(NamedTuple):
     content: torch.Tensor
 
 
+def pool_batch(x: torch.Tensor) -> torch.Tensor:
+    """``(batch, channels, positions)`` -> ``(1, channels, batch * positions)``: the items side by side.
+
+    Training a generator on the mean of per-crop losses asks EVERY 1.5 s crop to carry the source's
+    long-term statistics, which real audio does not do (a real crop scores 3x the generator's loss) and
+    which only a texture without events can: the generator learns smooth, uneventful sound. Pooled
+    statistics ask it of the batch as a whole, so crops may differ as much as real ones do.
+    """
+    return x.transpose(0, 1).reshape(x.shape[1], -1).unsqueeze(0)
+
+
 def gram(act: torch.Tensor) -> torch.Tensor:
     """``(batch, channels, positions)`` -> ``(batch, channels, channels)``, averaged over positions."""
     return act @ act.transpose(1, 2) / act.shape[-1]
@@ -207,15 +218,22 @@ class TextureObjective(nn.Module):
         acts = self.descriptor(spec.unsqueeze(0) if spec.dim() == 2 else spec)
         self._n_content = self._store("_content", [acts[i] for i in self.content_layers])
 
-    def style_from_acts(self, acts: list[torch.Tensor], spec: torch.Tensor | None = None) -> torch.Tensor:
+    def style_from_acts(self, acts: list[torch.Tensor], spec: torch.Tensor | None = None,
+                        pooled: bool = False) -> torch.Tensor:
         """Style loss ``(batch,)`` from the descriptor's outputs ``acts`` of the spectrogram ``spec``
         ``(batch, freq, time)`` (``spec`` is needed only with a ``spectrum_weight``).
+
+        ``pooled``: one loss ``(1,)`` of the statistics over every position of every batch item, as if
+        the items were one long excerpt (see :func:`pool_batch`).
 
         Statistics are computed in float32 even under mixed precision: a relative error of second
         moments is a difference of large, nearly equal numbers, which bf16 cannot resolve.
         """
         if not self._n_style:
             raise RuntimeError("no style target: call set_style first")
+        if pooled:
+            acts = [pool_batch(a) for a in acts]
+            spec = None if spec is None else pool_batch(spec)
         with torch.autocast(acts[0].device.type, enabled=False):
             loss = self._style_fp32([a.float() for a in acts])
             if self.config.spectrum_weight:

@@ -128,17 +128,18 @@ class WaveObjective(nn.Module):
         n = len(parts)
         return Losses(*(sum(getattr(p, k) for p in parts) / n for k in Losses._fields))
 
-    def style_and_acts(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions) and every
-        resolution's descriptor activations (for the diversity term)."""
+    def style_and_acts(self, wave: torch.Tensor, pooled: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Style loss ``(batch,)`` (``(1,)`` if ``pooled``, see :func:`~texnet.objectives.pool_batch`) of
+        ``wave`` ``(batch, samples)``, mean over resolutions, and every resolution's descriptor activations
+        (for the diversity term)."""
         total, acts = 0.0, []
         for i, obj in enumerate(self.objectives):
             spec = self.spectrogram(i, wave)
             a = obj.descriptor(spec)
-            total = total + obj.style_from_acts(a, spec)
+            total = total + obj.style_from_acts(a, spec, pooled=pooled)
             acts.extend(a)
         return total / self.n_resolutions, acts
 
-    def style(self, wave: torch.Tensor) -> torch.Tensor:
-        """Style loss ``(batch,)`` of ``wave`` ``(batch, samples)`` (mean over resolutions)."""
-        return self.style_and_acts(wave)[0]
+    def style(self, wave: torch.Tensor, pooled: bool = False) -> torch.Tensor:
+        """Style loss ``(batch,)`` (or pooled ``(1,)``) of ``wave`` ``(batch, samples)``, mean over resolutions."""
+        return self.style_and_acts(wave, pooled)[0]
