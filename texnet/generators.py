@@ -46,9 +46,11 @@ class GeneratorConfig:
     ``dilations`` lists the residual blocks (kernel ``kernel_size`` each); ``noise_scales`` noise inputs
     of ``noise_channels`` channels each, scale ``s`` varying every ``scale_factor**s`` frames.
     ``magnitude`` (waveform kind only) maps the last layer to linear magnitudes: ``"exp"`` (the layer
-    emits log-magnitudes, so a bin 60 dB below the loudest is as easy to hold as a loud one) or
-    ``"softplus"`` (which sits on a floor of its own noise in near-empty bins: a trained rain generator
-    put 0.7 decades too much level in the 50 Hz band that the recording hardly has).
+    emits log-magnitudes: a step changes a quiet bin and a loud one by the same factor, and the start
+    is the target's level in every bin) or ``"softplus"`` (linear above ~1, and its starting bias is
+    floored at 1e-3). Rain, waveform generator, 300 steps: softplus without band whitening put 0.71
+    decades too much level into the 50 Hz band that the recording hardly has; exp with whitening 0.04
+    (the two changes were measured together).
     """
 
     kind: Literal["texture", "style", "waveform"] = "texture"
