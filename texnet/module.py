@@ -68,6 +68,11 @@ class TextureModule(pl.LightningModule):
         self._targets_ready = False
 
     @property
+    def pooled_style(self) -> bool:
+        """Whether training takes the style of the batch pooled (checkpoints from before the option: per crop)."""
+        return bool(self.hparams.get("pool_batch", False))
+
+    @property
     def is_style(self) -> bool:
         return isinstance(self.generator, StyleGenerator)
 
@@ -140,7 +145,7 @@ class TextureModule(pl.LightningModule):
             return self.frontend(waves.float())
 
     def _losses(self, batch: torch.Tensor, seeds: list[int]):
-        pooled = bool(self.hparams.get("pool_batch", False))  # checkpoints from before the option: per crop
+        pooled = self.pooled_style
         # texture mode needs no spectrogram of the real crops
         spec = self._spectrograms(batch) if self.is_style else None
         if self.is_style:
@@ -189,7 +194,7 @@ class TextureModule(pl.LightningModule):
         seeds = list(range(batch.shape[0]))
         total, style, content, _, _ = self._losses(batch, seeds)
         with torch.no_grad():
-            real = self.audio_style(batch.float(), pooled=bool(self.hparams.get("pool_batch", False))).mean()
+            real = self.audio_style(batch.float(), pooled=self.pooled_style).mean()
         self.log_dict({"val/style": style, "val/loss": total, "val/real_style": real}, prog_bar=True)
         self.reference_style = float(real)
 
