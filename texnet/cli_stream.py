@@ -153,8 +153,12 @@ def cmd_stream(args: argparse.Namespace) -> int:
     audio_s = written / sr
     where = "stdout" if to_stdout else str(out)
     why = f" (stopped by {stop['signal']})" if stop["signal"] else " (reader closed the pipe)" if broken_pipe else ""
-    inversion = (f"PGHI + {n_iter} Griffin-Lim iterations" if args.phase_init == "pghi"
-                 else f"{n_iter} Griffin-Lim iterations from random phase")
+    if gen.is_waveform:
+        inversion = "one inverse STFT (phase-free generator)"
+    elif args.phase_init == "pghi":
+        inversion = f"PGHI + {n_iter} Griffin-Lim iterations"
+    else:
+        inversion = f"{n_iter} Griffin-Lim iterations from random phase"
     print(f"wrote {written} samples ({audio_s:.1f} s at {sr} Hz) to {where}{why} in {elapsed:.2f} s ({cpu:.2f} s CPU): "
           f"{audio_s / max(elapsed, 1e-9):.1f}x real time; {inversion} per {args.block_seconds:g} s block",
           file=msg)
