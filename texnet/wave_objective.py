@@ -53,8 +53,8 @@ class WaveObjective(nn.Module):
         self.frontends = nn.ModuleList(frontends)
         self.objectives = nn.ModuleList(objectives)
         self.whitening = float(whitening)
-        for i, fe in enumerate(frontends):  # per-bin power references (freq, 1); ones until set_style
-            self.register_buffer(f"_band_ref{i}", torch.ones(fe.n_freq, 1), persistent=False)
+        for i, fe in enumerate(frontends):  # per-bin amplitude gains (freq, 1); ones until set_style
+            self.register_buffer(f"_band_gain{i}", torch.ones(fe.n_freq, 1), persistent=False)
 
     @classmethod
     def build(cls, frontend: Frontend, objective: TextureObjective) -> "WaveObjective":
@@ -86,16 +86,19 @@ class WaveObjective(nn.Module):
         (several resolutions, or whitened spectrograms)."""
         return self.n_resolutions > 1 or self.whitening > 0
 
-    def band_ref(self, i: int) -> torch.Tensor:
-        """Resolution ``i``'s per-bin power reference ``(freq, 1)`` (ones without whitening)."""
-        return getattr(self, f"_band_ref{i}")
+    def band_gain(self, i: int) -> torch.Tensor:
+        """Resolution ``i``'s per-bin amplitude gain ``(freq, 1)``, ``r^(-a/2)`` (ones without whitening)."""
+        return getattr(self, f"_band_gain{i}")
+
+    def _seen(self, i: int, mag: torch.Tensor) -> torch.Tensor:
+        """The front end's scale of a magnitude ``(batch, freq, time)``, whitened if asked:
+        ``log1p((|X| g)^2 / P0) = log1p(P / (P0 r^a))``."""
+        fe = self.frontends[i]
+        return fe.to_log(mag * self.band_gain(i) if self.whitening else mag)
 
     def spectrogram(self, i: int, wave: torch.Tensor) -> torch.Tensor:
         """What resolution ``i``'s descriptor sees of ``wave`` ``(batch, samples)``: ``(batch, freq, time)``."""
-        fe = self.frontends[i]
-        if not self.whitening:
-            return fe(wave)
-        return torch.log1p(fe.magnitude(wave).square() / (fe.power_ref * self.band_ref(i)))
+        return self._seen(i, self.frontends[i].magnitude(wave))
 
     def min_samples(self) -> int:
         """Shortest waveform every resolution's descriptor can judge."""
@@ -113,11 +116,12 @@ class WaveObjective(nn.Module):
         w = torch.ones(len(waves)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         w = (w / w.sum()).tolist()
         for i, (fe, obj) in enumerate(zip(self.frontends, self.objectives)):
+            mags = [fe.magnitude(x[None]) for x in waves]  # one STFT per source serves both steps
             if self.whitening:
-                power = sum(wi * fe.magnitude(x[None])[0].square().mean(-1) for wi, x in zip(w, waves))
+                power = sum(wi * m[0].square().mean(-1) for wi, m in zip(w, mags))
                 rel = power / power.mean().clamp_min(1e-30)
-                self.band_ref(i).copy_(rel.clamp_min(WHITENING_FLOOR).pow(self.whitening)[:, None])
-            obj.set_style([self.spectrogram(i, x[None])[0] for x in waves], weights)
+                self.band_gain(i).copy_(rel.clamp_min(WHITENING_FLOOR).pow(-0.5 * self.whitening)[:, None])
+            obj.set_style([self._seen(i, m)[0] for m in mags], weights)
 
     @torch.no_grad()
     def set_content(self, wave: torch.Tensor | None) -> None:
