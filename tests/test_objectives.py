@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from texnet.descriptors import DescriptorConfig, build_descriptor
-from texnet.objectives import ObjectiveConfig, TextureObjective, diversity_loss, gram, mix_stats, pool_batch
+from texnet.frontends import FrontendConfig, STFTFrontend
+from texnet.objectives import (ObjectiveConfig, StyleMemory, TextureObjective, consistency_loss, diversity_loss, gram,
+                               mix_stats, pool_batch)
 
 STATS = ["mean_cov", "gram"]
 N_FREQ = 129
@@ -301,3 +303,84 @@ def test_pooled_style_is_the_style_of_the_crops_side_by_side(specs):
     # and not the mean of the per-crop losses: short crops scatter around the target, their pool less so
     per_crop = obj.style_from_acts(acts, batch)
     assert per_crop.shape == (2,) and pooled.item() < per_crop.mean().item()
+
+
+@pytest.mark.parametrize("statistic", STATS)
+def test_style_memory_merges_steps_into_the_statistics_of_all_their_crops(specs, statistic):
+    obj = make_objective(statistic)
+    obj.set_style([specs["rain"]])
+    a, b = specs["rain_6s"][None, :, :120], specs["rain_6s"][None, :, 200:320]
+    memory = StyleMemory(0.5)
+    # first step: nothing remembered, the batch's own pooled loss
+    first = obj.style_from_acts(obj.descriptor(a), pooled=True, memory=memory)
+    assert first.item() == pytest.approx(obj.style_from_acts(obj.descriptor(a), pooled=True).item(), rel=1e-5)
+    assert memory.updates == 1 and memory.batch_weight == 0.5
+    # second step, weight 1/2: the statistics of both crops pooled, as if they had come in one batch
+    x = b.clone().requires_grad_(True)
+    merged = obj.style_from_acts(obj.descriptor(x), pooled=True, memory=memory)
+    both = obj.style_from_acts([torch.cat([p, q], -1) for p, q in zip(obj.descriptor(a), obj.descriptor(b))],
+                               pooled=True)
+    assert merged.item() == pytest.approx(both.item(), rel=1e-4)
+    assert merged.item() != pytest.approx(obj.style_from_acts(obj.descriptor(b), pooled=True).item(), rel=1e-3)
+    # the gradient reaches this batch only (the remembered statistics carry no graph)
+    merged.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert not any(m.requires_grad for m in memory.means + memory.covs)
+    # a third step blends with weight max(1 - memory, 1 / 3)
+    assert memory.batch_weight == 0.5 and StyleMemory(0.9).batch_weight == 1.0
+
+
+def test_style_memory_refuses_bad_settings(specs):
+    obj = make_objective()
+    obj.set_style([specs["rain"]])
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="style memory"):
+            StyleMemory(bad)
+    batch = torch.stack([specs["rain_6s"][:, :100]] * 2)
+    with pytest.raises(ValueError, match="pooled"):
+        obj.style_from_acts(obj.descriptor(batch), memory=StyleMemory(0.5))
+    memory = StyleMemory(0.5)
+    obj.style_from_acts(obj.descriptor(batch), pooled=True, memory=memory)
+    memory.reset()
+    assert memory.updates == 0 and memory.means == [] and memory.batch_weight == 1.0
+
+
+def test_style_memory_keeps_the_style_gradient_at_full_strength(specs):
+    """The merged loss's value is the loss of the merged statistics; its gradient is 1/w times that
+    value's own gradient, so the memory does not shrink the style term against other terms."""
+    obj = make_objective()
+    obj.set_style([specs["rain"]])
+    warm = StyleMemory(0.75)
+    for _ in range(5):  # the batch weight settles at 1 - memory
+        obj.style_from_acts(obj.descriptor(specs["rain_6s"][None, :, :120]), pooled=True, memory=warm)
+    assert warm.batch_weight == 0.25
+
+    def merged(y):
+        return obj.style_from_acts(obj.descriptor(y), pooled=True, memory=_copy(warm)).sum()
+
+    x = specs["insects"][None, :, :120].clone().requires_grad_(True)
+    merged(x).backward()
+    step = 0.5 * x.grad / x.grad.norm()
+    with torch.no_grad():
+        change = (merged(x + step) - merged(x - step)).item()
+    assert change == pytest.approx(0.25 * 2 * float((x.grad * step).sum()), rel=0.05)
+
+
+def _copy(memory: StyleMemory) -> StyleMemory:
+    m = StyleMemory(memory.memory)
+    m.load({"updates": memory.updates, "means": [t.clone() for t in memory.means],
+            "covs": [t.clone() for t in memory.covs]})
+    return m
+
+
+def test_consistency_loss_is_zero_for_a_real_signals_stft_and_sees_cancelling_phases():
+    fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
+    wave = torch.randn(2, 8192, generator=torch.Generator().manual_seed(0))
+    x = fe.complex_stft(wave)
+    assert consistency_loss(x, fe.magnitude(fe.istft(x))).abs().max() < 1e-6
+    # every other frame's phase flipped: overlapping frames cancel where they meet
+    flipped = x * torch.tensor([1.0, -1.0]).repeat(x.shape[-1] // 2 + 1)[: x.shape[-1]]
+    bad = consistency_loss(flipped, fe.magnitude(fe.istft(flipped)))
+    assert bad.shape == (2,) and (bad > 0.3).all()
+    # magnitudes in place of the complex STFT give the same value
+    assert torch.allclose(consistency_loss(flipped.abs(), fe.magnitude(fe.istft(flipped))), bad)

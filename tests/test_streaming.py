@@ -152,13 +152,16 @@ def test_blocks_join_without_seams_on_a_tone_where_a_naive_join_clicks():
     assert naive_ratio > 3.0, naive_ratio  # the measure does see seams where there are some
 
 
-def test_waveform_generator_streams_exactly_its_one_pass_istft():
+@pytest.mark.parametrize("phase", ["free", "advance"])
+def test_waveform_generator_streams_exactly_its_one_pass_istft(phase):
     """Complex frames (phase given): the blocks are the samples of one ISTFT of all frames, bit for bit
-    up to float rounding: the block-wise overlap-add and its window-sum normalisation are exact."""
+    up to float rounding: the block-wise overlap-add and its window-sum normalisation are exact (with the
+    phase advance too: each chunk turns its frames by their absolute positions)."""
     torch.manual_seed(2)
     fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
     gen = WaveformGenerator(fe.n_freq, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2],
-                                                       noise_channels=2, noise_scales=2)).eval()
+                                                       noise_channels=2, noise_scales=2, phase=phase),
+                            hop_length=64).eval()
     loaded = LoadedGenerator(gen, fe, DescriptorConfig(), {})
     n = round(1.3 * fe.sample_rate)
     blocks = list(S.stream_waveform(loaded, 1.3, seed=2, block_seconds=0.2, chunk_frames=37))

@@ -104,10 +104,12 @@ def test_a_few_steps_lower_the_loss():
         assert style.item() != pytest.approx(m.objective.style_from_acts(acts, specs).mean().item(), rel=1e-3)
 
 
-def test_resume_ends_where_an_uninterrupted_run_does(tmp_path):
+@pytest.mark.parametrize("memory", [0.0, 0.5])
+def test_resume_ends_where_an_uninterrupted_run_does(tmp_path, memory):
     full, part = tmp_path / "full", tmp_path / "part"
-    # the interrupted run is stopped after 3 of 6 steps; its LR schedule is the 6-step one, as in a killed run
-    common = ["--compare.enabled", "false", "--model.schedule_steps", "6"]
+    # the interrupted run is stopped after 3 of 6 steps; its LR schedule is the 6-step one, as in a killed run;
+    # with a style memory the running statistics must come back from the checkpoint too
+    common = ["--compare.enabled", "false", "--model.schedule_steps", "6", "--model.style_memory", str(memory)]
     train(full, *common)
     train(part, *common, "--trainer.max_steps", "3")
     train(part, *common, "--ckpt_path", str(part / "last.ckpt"))
@@ -116,6 +118,10 @@ def test_resume_ends_where_an_uninterrupted_run_does(tmp_path):
     assert a["global_step"] == b["global_step"] == 6
     for k in a["state_dict"]:
         assert torch.allclose(a["state_dict"][k], b["state_dict"][k], atol=1e-6), k
+    if memory:
+        sa, sb = a["texnet_style_memory"][0], b["texnet_style_memory"][0]
+        assert sa["updates"] == sb["updates"] == 6
+        assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(sa["covs"], sb["covs"]))
 
 
 def test_generate_cli_writes_wav_png_json_per_seed(tiny_run, tmp_path):

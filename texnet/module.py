@@ -4,19 +4,31 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict
+from typing import NamedTuple
 
 import pytorch_lightning as pl
 import torch
+from torch import nn
 
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import FrontendConfig, build_frontend
 from .generators import GeneratorConfig, StyleGenerator, TextureGenerator, WaveformGenerator, build_generator
-from .objectives import ObjectiveConfig, TextureObjective, diversity_loss
+from .objectives import ObjectiveConfig, StyleMemory, TextureObjective, consistency_loss, diversity_loss
 from .wave_objective import WaveObjective
 
 from .inference import CHECKPOINT_FORMAT
 
 log = logging.getLogger(__name__)
+
+
+class StepLosses(NamedTuple):
+    """One step's loss terms (scalars): ``total`` is what is minimised."""
+
+    total: torch.Tensor
+    style: torch.Tensor
+    content: torch.Tensor
+    diversity: torch.Tensor
+    consistency: torch.Tensor
 
 
 class TextureModule(pl.LightningModule):
@@ -32,6 +44,12 @@ class TextureModule(pl.LightningModule):
         pool_batch: style statistics of the whole batch of crops at once (default) instead of the mean
             of per-crop losses, which trains smooth, eventless textures (see
             :func:`texnet.objectives.pool_batch`).
+        style_memory: share of the training style statistics taken from their running estimate over
+            earlier steps (0: this batch only); the batch weighs ``1 - style_memory``. Needs
+            ``pool_batch``. See :class:`texnet.objectives.StyleMemory`.
+        consistency_weight: waveform generators: weight of the squared spectral convergence between the
+            STFT the generator emits and that of its audio (:func:`texnet.objectives.consistency_loss`),
+            against phase cancellation between overlapping frames.
     """
 
     def __init__(
@@ -45,6 +63,8 @@ class TextureModule(pl.LightningModule):
         diversity_weight: float = 0.0,
         schedule_steps: int | None = None,
         pool_batch: bool = True,
+        style_memory: float = 0.0,
+        consistency_weight: float = 0.0,
     ):
         super().__init__()
         as_dict = lambda c: c if isinstance(c, dict) else asdict(c)  # noqa: E731 - checkpoints reload dicts
@@ -52,18 +72,23 @@ class TextureModule(pl.LightningModule):
             "frontend": as_dict(frontend), "descriptor": as_dict(descriptor), "objective": as_dict(objective),
             "generator": as_dict(generator), "lr": lr, "lr_final_ratio": lr_final_ratio,
             "diversity_weight": diversity_weight, "schedule_steps": schedule_steps,
-            "pool_batch": pool_batch,
+            "pool_batch": pool_batch, "style_memory": style_memory, "consistency_weight": consistency_weight,
         })
+        if style_memory and not pool_batch:
+            raise ValueError("style_memory needs pool_batch: the running statistics are those of whole batches")
         self.fe_cfg = FrontendConfig(**self.hparams.frontend)
         self.desc_cfg = DescriptorConfig(**self.hparams.descriptor)
         self.obj_cfg = ObjectiveConfig(**self.hparams.objective)
         self.gen_cfg = GeneratorConfig(**self.hparams.generator)
         self.frontend = build_frontend(self.fe_cfg)
         self.objective = TextureObjective(build_descriptor(self.frontend.n_freq, self.desc_cfg), self.obj_cfg)
-        self.generator = build_generator(self.frontend.n_freq, self.gen_cfg)
+        self.generator = build_generator(self.frontend.n_freq, self.gen_cfg, getattr(self.frontend, "hop_length", None))
         # a waveform generator is judged on its audio, at the objective's STFT resolutions if it lists any
         self.wave_objective = (WaveObjective.build(self.frontend, self.objective)
                                if self.is_waveform else None)
+        n_memories = self.wave_objective.n_resolutions if self.wave_objective is not None else 1
+        self.style_memories = (nn.ModuleList(StyleMemory(style_memory) for _ in range(n_memories))
+                               if style_memory else None)
         self.reference_style: float = math.nan
         self._targets_ready = False
 
@@ -144,8 +169,11 @@ class TextureModule(pl.LightningModule):
         with torch.no_grad():
             return self.frontend(waves.float())
 
-    def _losses(self, batch: torch.Tensor, seeds: list[int]):
+    def _losses(self, batch: torch.Tensor, seeds: list[int], memories: nn.ModuleList | None = None):
+        """Losses of the generator's output for ``batch`` ``(batch, samples)``; ``memories`` (training
+        steps only) merge the style statistics with their running estimate."""
         pooled = self.pooled_style
+        consistency = torch.zeros((), device=batch.device)
         # texture mode needs no spectrogram of the real crops
         spec = self._spectrograms(batch) if self.is_style else None
         if self.is_style:
@@ -156,8 +184,11 @@ class TextureModule(pl.LightningModule):
             content = self.objective.content_from_acts(acts, [target_acts[i] for i in self.objective.content_layers])
         elif self.wave_objective is not None:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
-            x = self.frontend.istft(self.generator(self.generator.make_noise(n_frames, seeds)))
-            style, acts = self.wave_objective.style_and_acts(x, pooled)
+            frames = self.generator(self.generator.make_noise(n_frames, seeds))
+            x = self.frontend.istft(frames)
+            style, acts = self.wave_objective.style_and_acts(x, pooled, memories)
+            if self.hparams.get("consistency_weight"):
+                consistency = consistency_loss(frames, self.frontend.magnitude(x)).mean()
             content = torch.zeros(x.shape[0], device=x.device)
         else:
             n_frames = self.frontend.frames_for_samples(batch.shape[-1])
@@ -165,21 +196,25 @@ class TextureModule(pl.LightningModule):
             acts = self.objective.descriptor(x)
             content = torch.zeros(x.shape[0], device=x.device)
         if self.wave_objective is None:
-            style = self.objective.style_from_acts(acts, x, pooled=pooled)
+            style = self.objective.style_from_acts(acts, x, pooled=pooled, memory=None if memories is None else memories[0])
         total = self.obj_cfg.style_weight * style.mean()
         if self.is_style:
             total = total + self.obj_cfg.content_weight * content.mean()
         div = diversity_loss(acts) if self.hparams.diversity_weight > 0 else x.new_zeros(())
         total = total + self.hparams.diversity_weight * div
-        return total, style.mean(), content.mean(), div, spec
+        if self.hparams.get("consistency_weight"):
+            total = total + self.hparams.consistency_weight * consistency
+        return StepLosses(total, style.mean(), content.mean(), div, consistency)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int):
         # noise seeds are a function of the step, so a resumed run repeats exactly what an uninterrupted one does
         seeds = [1_000_003 * (self.global_step + 1) + i for i in range(batch.shape[0])]
-        total, style, content, div, _ = self._losses(batch, seeds)
+        total, style, content, div, consistency = self._losses(batch, seeds, self.style_memories)
         if not torch.isfinite(total):
             # NaN guard: skip this step (Lightning skips the optimiser when None is returned)
             log.warning("non-finite loss at step %d: step skipped", self.global_step)
+            for memory in self.style_memories or []:  # its running statistics took this step's NaNs in
+                memory.reset()
             self.log("train/skipped", 1.0, reduce_fx="sum")
             return None
         self.log_dict({"train/loss": total, "train/style": style}, prog_bar=True)
@@ -187,6 +222,8 @@ class TextureModule(pl.LightningModule):
             self.log("train/content", content)
         if self.hparams.diversity_weight > 0:
             self.log("train/diversity", div)
+        if self.hparams.get("consistency_weight"):
+            self.log("train/consistency", consistency)
         return total
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int):
@@ -208,6 +245,14 @@ class TextureModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["texnet_format"] = CHECKPOINT_FORMAT  # lets loaders tell our checkpoints from others
+        if self.style_memories is not None:  # a resumed run goes on from the same running statistics
+            checkpoint["texnet_style_memory"] = [m.state() for m in self.style_memories]
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        states = checkpoint.get("texnet_style_memory")
+        if self.style_memories is not None and states is not None:
+            for memory, state in zip(self.style_memories, states):
+                memory.load(state)
 
     def state_dict(self, *args, **kwargs):
         # only the generator is learned; front end and descriptor are rebuilt from the hyperparameters

@@ -90,6 +90,81 @@ def pool_batch(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(0, 1).reshape(x.shape[1], -1).unsqueeze(0)
 
 
+class StyleMemory(nn.Module):
+    """Running mean ``(channels,)`` and covariance ``(channels, channels)`` of a generator's descriptor
+    activations over training steps, one pair per style layer.
+
+    A loss on the statistics of ONE batch, ``||s(batch) - t||^2``, is in expectation
+    ``||E s - t||^2 + tr Var s(batch)``: it also penalises how much the statistics of a batch vary,
+    so the generator is paid to make every batch alike, i.e. smooth, uneventful texture (the same
+    bias that pooling the crops of a batch reduces, :func:`pool_batch`; more crops per batch kept
+    helping: rain 2.48 / 2.11 / 1.92 with 4 / 8 / 16 crops). Here the statistics the loss compares are
+    ``(1 - w)`` times the running estimate from earlier steps (no gradient) plus ``w`` times this
+    batch's, merged as two samples of one distribution (means mixed, covariances mixed plus the
+    spread of the means), so the gradient is taken at the generator's long-run statistics and a
+    batch's own fluctuation costs almost nothing. ``w = max(1 - memory, 1 / (updates + 1))``: the
+    first ``1 / (1 - memory)`` steps form an exact running mean, so no stale start is remembered.
+    """
+
+    def __init__(self, memory: float):
+        super().__init__()
+        if not 0.0 <= memory < 1.0:
+            raise ValueError(f"style memory must lie in [0, 1), got {memory}")
+        self.memory = float(memory)
+        self.updates = 0
+        self.means: list[torch.Tensor] = []
+        self.covs: list[torch.Tensor] = []
+
+    @property
+    def batch_weight(self) -> float:
+        """The weight ``w`` of the current batch's statistics."""
+        return max(1.0 - self.memory, 1.0 / (self.updates + 1))
+
+    def merge(self, j: int, mean: torch.Tensor, cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``j``'s batch mean ``(C,)`` and covariance ``(C, C)`` merged with the running ones
+        (the result keeps the batch's gradient, scaled by ``w``); the running ones become the result."""
+        w = self.batch_weight
+        if j < len(self.means) and self.updates > 0:
+            d = mean - self.means[j]
+            mean = self.means[j] + w * d
+            cov = (1 - w) * self.covs[j] + w * cov + (w * (1 - w)) * torch.outer(d, d)
+        if j == len(self.means):
+            self.means.append(mean.detach())
+            self.covs.append(cov.detach())
+        else:
+            self.means[j], self.covs[j] = mean.detach(), cov.detach()
+        return mean, cov
+
+    def reset(self) -> None:
+        """Forget the running statistics (e.g. after a step whose loss was not finite)."""
+        self.updates = 0
+        self.means, self.covs = [], []
+
+    def advance(self) -> None:
+        """One training step's statistics have been merged (call once per step)."""
+        self.updates += 1
+
+    def state(self) -> dict:
+        return {"updates": self.updates, "means": [m.cpu() for m in self.means], "covs": [c.cpu() for c in self.covs]}
+
+    def load(self, state: dict) -> None:
+        self.updates = int(state["updates"])
+        self.means, self.covs = list(state["means"]), list(state["covs"])
+
+
+def consistency_loss(emitted: torch.Tensor, analysed: torch.Tensor) -> torch.Tensor:
+    """Squared spectral convergence ``|| |Y| - |X| ||^2 / ||X||^2`` per item ``(batch,)`` between the STFT
+    ``X`` a waveform generator emitted and the magnitudes ``|Y|`` of the audio its inverse STFT made
+    (both ``(batch, freq, frames)``; ``emitted`` complex or magnitudes). 0 for a consistent STFT.
+
+    Overlap-add of frames whose phases disagree cancels: the waveform generator's rain / wind / insects
+    audio had 1.2-2x the frame-to-frame level spread of its own emitted magnitudes, in broadband dips
+    that the emitted magnitudes do not have (the frame energy fell 5x where the emitted one fell 10 %).
+    """
+    x = emitted.abs() if emitted.is_complex() else emitted
+    return (analysed - x).pow(2).sum((1, 2)) / x.pow(2).sum((1, 2)).clamp_min(1e-20)
+
+
 def gram(act: torch.Tensor) -> torch.Tensor:
     """``(batch, channels, positions)`` -> ``(batch, channels, channels)``, averaged over positions."""
     return act @ act.transpose(1, 2) / act.shape[-1]
@@ -220,23 +295,33 @@ class TextureObjective(nn.Module):
         self._n_content = self._store("_content", [acts[i] for i in self.content_layers])
 
     def style_from_acts(self, acts: list[torch.Tensor], spec: torch.Tensor | None = None,
-                        pooled: bool = False) -> torch.Tensor:
+                        pooled: bool = False, memory: StyleMemory | None = None) -> torch.Tensor:
         """Style loss ``(batch,)`` from the descriptor's outputs ``acts`` of the spectrogram ``spec``
         ``(batch, freq, time)`` (``spec`` is needed only with a ``spectrum_weight``).
 
         ``pooled``: one loss ``(1,)`` of the statistics over every position of every batch item, as if
-        the items were one long excerpt (see :func:`pool_batch`).
+        the items were one long excerpt (see :func:`pool_batch`). ``memory`` (pooled only; training a
+        generator) merges those statistics with the running ones of earlier steps and advances it.
 
         Statistics are computed in float32 even under mixed precision: a relative error of second
         moments is a difference of large, nearly equal numbers, which bf16 cannot resolve.
         """
         if not self._n_style:
             raise RuntimeError("no style target: call set_style first")
+        if memory is not None and not pooled:
+            raise ValueError("a style memory needs the pooled statistics (pooled=True)")
         if pooled:
             acts = [pool_batch(a) for a in acts]
             spec = None if spec is None else pool_batch(spec)
         with torch.autocast(acts[0].device.type, enabled=False):
-            loss = self._style_fp32([a.float() for a in acts])
+            loss = self._style_fp32([a.float() for a in acts], memory)
+            if memory is not None:
+                # the batch enters the merged statistics with weight w, and so would its gradient: undo
+                # that (the value stays the merged loss) so a memory does not shrink the style term
+                # against other terms (diversity, consistency)
+                w = memory.batch_weight
+                loss = loss.detach() + (loss - loss.detach()) / w
+                memory.advance()
             if self.config.spectrum_weight:
                 if spec is None:
                     raise ValueError("this objective has a spectrum_weight: pass the spectrogram to style_from_acts")
@@ -256,7 +341,9 @@ class TextureObjective(nn.Module):
         lin = torch.expm1(spec.clamp_min(0)).mean(-1)
         return (torch.log10(lin + self._spectrum_floor) - self._spectrum).pow(2).mean(-1)
 
-    def _style_fp32(self, acts: list[torch.Tensor]) -> torch.Tensor:
+    def _style_fp32(self, acts: list[torch.Tensor], memory: StyleMemory | None = None) -> torch.Tensor:
+        if memory is not None:
+            return self._style_merged(acts, memory)
         loss = acts[0].new_zeros(acts[0].shape[0])
         centre = self.config.statistic == "mean_cov"
         for j, (i, target, norm) in enumerate(zip(self.style_layers, self.target_grams, self.target_norms)):
@@ -269,6 +356,22 @@ class TextureObjective(nn.Module):
                 a = a - mu.unsqueeze(-1)
             g = gram(a)
             term = term + (g - target.to(g.dtype)).pow(2).sum((1, 2)) / norm
+            loss = loss + self.layer_weights[j] * term
+        return loss
+
+    def _style_merged(self, acts: list[torch.Tensor], memory: StyleMemory) -> torch.Tensor:
+        """:meth:`_style_fp32` of pooled activations ``(1, C, N)`` whose statistics are merged with ``memory``."""
+        loss = acts[0].new_zeros(1)
+        for j, (i, target, norm) in enumerate(zip(self.style_layers, self.target_grams, self.target_norms)):
+            a = acts[i][0]
+            mu = a.mean(-1)
+            d = a - mu.unsqueeze(-1)
+            mu, cov = memory.merge(j, mu, d @ d.T / a.shape[-1])
+            if self.config.statistic == "mean_cov":
+                mu_t, mu_norm = getattr(self, f"_mean{j}"), getattr(self, f"_mean_norm{j}")
+                term = (mu - mu_t).pow(2).sum() / mu_norm + (cov - target).pow(2).sum() / norm
+            else:
+                term = (cov + torch.outer(mu, mu) - target).pow(2).sum() / norm
             loss = loss + self.layer_weights[j] * term
         return loss
 

@@ -26,7 +26,7 @@ from torch import nn
 
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, STFTFrontend
-from .objectives import Losses, TextureObjective
+from .objectives import Losses, StyleMemory, TextureObjective
 
 HOP_DIVISOR = 4  # hop = n_fft / 4: the usual 75 % overlap of a Hann window
 WHITENING_FLOOR = 1e-6  # of the mean bin power: empty bins (above a recording's cut-off) are not lifted
@@ -135,15 +135,19 @@ class WaveObjective(nn.Module):
         n = len(parts)
         return Losses(*(sum(getattr(p, k) for p in parts) / n for k in Losses._fields))
 
-    def style_and_acts(self, wave: torch.Tensor, pooled: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def style_and_acts(self, wave: torch.Tensor, pooled: bool = False,
+                       memories: Sequence[StyleMemory] | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Style loss ``(batch,)`` (``(1,)`` if ``pooled``, see :func:`~texnet.objectives.pool_batch`) of
         ``wave`` ``(batch, samples)``, mean over resolutions, and every resolution's descriptor activations
-        (for the diversity term)."""
+        (for the diversity term). ``memories``: one :class:`~texnet.objectives.StyleMemory` per resolution."""
+        if memories is not None and len(memories) != self.n_resolutions:
+            raise ValueError(f"{len(memories)} style memories for {self.n_resolutions} resolutions")
         total, acts = 0.0, []
         for i, obj in enumerate(self.objectives):
             spec = self.spectrogram(i, wave)
             a = obj.descriptor(spec)
-            total = total + obj.style_from_acts(a, spec, pooled=pooled)
+            total = total + obj.style_from_acts(a, spec, pooled=pooled,
+                                                memory=None if memories is None else memories[i])
             acts.extend(a)
         return total / self.n_resolutions, acts
 
