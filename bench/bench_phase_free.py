@@ -53,32 +53,37 @@ def run_dir(args, texture: str, kind: str) -> Path:
     return Path(args.out) / f"{texture}_{kind}"
 
 
-def train_all(args) -> dict[str, float]:
-    """Train every (texture, kind) not already finished; returns wall seconds per run."""
-    pending = [(t, k) for t in args.textures for k in KINDS
-               if not (args.reuse and (run_dir(args, t, k) / "last.ckpt").is_file())]
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    running: list[tuple[str, subprocess.Popen, float]] = []
-    walls: dict[str, float] = {}
+def run_jobs(jobs: list[tuple[str, list[str], Path]], parallel: int, env: dict) -> dict[str, float]:
+    """Run ``(name, command, log file)`` jobs, ``parallel`` at a time; returns wall seconds per name."""
+    pending, running, walls = list(jobs), [], {}
     while pending or running:
-        while pending and len(running) < args.jobs:
-            t, k = pending.pop(0)
-            d = run_dir(args, t, k)
-            d.mkdir(parents=True, exist_ok=True)
-            log = open(d / "train.log", "w")
-            print(f"training {t} {k} ({args.steps} steps)", flush=True)
-            running.append((f"{t}_{k}", subprocess.Popen(train_cmd(args, t, k), stdout=log, stderr=subprocess.STDOUT,
-                                                         env=env, cwd=ROOT), time.perf_counter()))
+        while pending and len(running) < parallel:
+            name, cmd, log_path = pending.pop(0)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(log_path, "w")
+            running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT),
+                            time.perf_counter()))
         time.sleep(2)
         for item in list(running):
             name, proc, t0 = item
             if proc.poll() is not None:
                 running.remove(item)
                 if proc.returncode != 0:
-                    raise SystemExit(f"training {name} failed (exit {proc.returncode}); see its train.log")
+                    raise SystemExit(f"job {name} failed (exit {proc.returncode}); see its log")
                 walls[name] = time.perf_counter() - t0
                 print(f"  {name} done in {walls[name]:.0f} s", flush=True)
     return walls
+
+
+def train_all(args) -> dict[str, float]:
+    """Train every (texture, kind) not already finished; returns wall seconds per run."""
+    pending = [(t, k) for t in args.textures for k in KINDS
+               if not (args.reuse and (run_dir(args, t, k) / "last.ckpt").is_file())]
+    for t, k in pending:
+        print(f"training {t} {k} ({args.steps} steps)", flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    return run_jobs([(f"{t}_{k}", train_cmd(args, t, k), run_dir(args, t, k) / "train.log") for t, k in pending],
+                    args.jobs, env)
 
 
 def evaluate_run(args, texture: str, kind: str) -> dict:
@@ -173,13 +178,15 @@ def table(rows: list[dict], args, walls: dict) -> str:
     return "\n".join(lines)
 
 
-def write_results(path: Path, block: str) -> None:
+def write_results(path: Path, block: str, start: str = MARK_START, end: str = MARK_END,
+                  heading: str = "## Phase-free vs magnitude generator (`bench/bench_phase_free.py`)") -> None:
+    """Put ``block`` between the ``start``/``end`` markers of ``path`` (a new ``heading`` section if absent)."""
     text = path.read_text() if path.is_file() else ""
-    body = f"{MARK_START}\n{block}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        text = text[: text.index(MARK_START)] + body + text[text.index(MARK_END) + len(MARK_END):]
+    body = f"{start}\n{block}\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + body + text[text.index(end) + len(end):]
     else:
-        text = text.rstrip() + "\n\n## Phase-free vs magnitude generator (`bench/bench_phase_free.py`)\n\n" + body + "\n"
+        text = text.rstrip() + f"\n\n{heading}\n\n" + body + "\n"
     path.write_text(text)
 
 
