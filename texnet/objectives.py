@@ -107,7 +107,8 @@ class StyleMemory(nn.Module):
 
     Measured (waveform generator, 300 steps, 8 crops, memory 0.9): rain 2.11 -> 1.93 (1.84 with 4 crops of
     3 s), but wind 2.66 -> 3.61, whose generator then fitted its objective worse (0.46 vs 0.40; real audio
-    0.09): an option (``model.style_memory``), off by default. See ``bench/RESULTS.md``.
+    0.09), and with 4 crops of 3 s fire 1.52 -> 2.17, stream 1.51 -> 1.98: an option
+    (``model.style_memory``), off by default. See ``bench/RESULTS.md``.
     """
 
     def __init__(self, memory: float):
