@@ -347,36 +347,24 @@ class TextureObjective(nn.Module):
         return (torch.log10(lin + self._spectrum_floor) - self._spectrum).pow(2).mean(-1)
 
     def _style_fp32(self, acts: list[torch.Tensor], memory: StyleMemory | None = None) -> torch.Tensor:
-        if memory is not None:
-            return self._style_merged(acts, memory)
         loss = acts[0].new_zeros(acts[0].shape[0])
         centre = self.config.statistic == "mean_cov"
         for j, (i, target, norm) in enumerate(zip(self.style_layers, self.target_grams, self.target_norms)):
             a = acts[i]
-            term = 0.0
-            if centre:
-                mu = a.mean(-1)
-                mu_t, mu_norm = getattr(self, f"_mean{j}"), getattr(self, f"_mean_norm{j}")
-                term = (mu - mu_t).pow(2).sum(-1) / mu_norm
-                a = a - mu.unsqueeze(-1)
-            g = gram(a)
-            term = term + (g - target.to(g.dtype)).pow(2).sum((1, 2)) / norm
-            loss = loss + self.layer_weights[j] * term
-        return loss
-
-    def _style_merged(self, acts: list[torch.Tensor], memory: StyleMemory) -> torch.Tensor:
-        """:meth:`_style_fp32` of pooled activations ``(1, C, N)`` whose statistics are merged with ``memory``."""
-        loss = acts[0].new_zeros(1)
-        for j, (i, target, norm) in enumerate(zip(self.style_layers, self.target_grams, self.target_norms)):
-            a = acts[i][0]
             mu = a.mean(-1)
-            d = a - mu.unsqueeze(-1)
-            mu, cov = memory.merge(j, mu, d @ d.T / a.shape[-1])
-            if self.config.statistic == "mean_cov":
-                mu_t, mu_norm = getattr(self, f"_mean{j}"), getattr(self, f"_mean_norm{j}")
-                term = (mu - mu_t).pow(2).sum() / mu_norm + (cov - target).pow(2).sum() / norm
+            if memory is None and not centre:
+                second = gram(a)  # the paper's raw Gram
             else:
-                term = (cov + torch.outer(mu, mu) - target).pow(2).sum() / norm
+                second = gram(a - mu.unsqueeze(-1))  # covariance
+                if memory is not None:  # pooled activations: a batch of one
+                    m, c = memory.merge(j, mu[0], second[0])
+                    mu, second = m[None], c[None]
+                if not centre:
+                    second = second + mu.unsqueeze(-1) * mu.unsqueeze(-2)
+            term = (second - target.to(second.dtype)).pow(2).sum((1, 2)) / norm
+            if centre:
+                mu_t, mu_norm = getattr(self, f"_mean{j}"), getattr(self, f"_mean_norm{j}")
+                term = term + (mu - mu_t).pow(2).sum(-1) / mu_norm
             loss = loss + self.layer_weights[j] * term
         return loss
 
