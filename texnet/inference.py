@@ -124,7 +124,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     ckpt = read_checkpoint(path)
     hp = ckpt["hyper_parameters"]
     frontend = build_frontend(FrontendConfig(**hp["frontend"]))
-    gen = build_generator(frontend.n_freq, GeneratorConfig(**hp["generator"]), getattr(frontend, "hop_length", None))
+    gen = build_generator(frontend.n_freq, GeneratorConfig(**hp["generator"]), frontend.hop_length)
     sd = {k[len("generator."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("generator.")}
     try:
         gen.load_state_dict(sd)

@@ -82,7 +82,7 @@ class TextureModule(pl.LightningModule):
         self.gen_cfg = GeneratorConfig(**self.hparams.generator)
         self.frontend = build_frontend(self.fe_cfg)
         self.objective = TextureObjective(build_descriptor(self.frontend.n_freq, self.desc_cfg), self.obj_cfg)
-        self.generator = build_generator(self.frontend.n_freq, self.gen_cfg, getattr(self.frontend, "hop_length", None))
+        self.generator = build_generator(self.frontend.n_freq, self.gen_cfg, self.frontend.hop_length)
         # a waveform generator is judged on its audio, at the objective's STFT resolutions if it lists any
         self.wave_objective = (WaveObjective.build(self.frontend, self.objective)
                                if self.is_waveform else None)
