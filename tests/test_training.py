@@ -229,3 +229,26 @@ def test_callbacks_from_the_command_line_are_kept(tmp_path):
     metrics = list(out.rglob("metrics.csv"))
     assert metrics and "lr-Adam" in metrics[0].read_text().splitlines()[0]
     assert (out / "last.ckpt").is_file()  # the project's checkpoint callback still ran
+
+
+def test_consistency_term_is_added_to_a_waveform_generators_loss():
+    from texnet.data import TextureDataModule
+    from texnet.descriptors import DescriptorConfig
+    from texnet.frontends import FrontendConfig
+    from texnet.generators import GeneratorConfig
+    from texnet.module import TextureModule
+
+    torch.manual_seed(0)
+    m = TextureModule(FrontendConfig(n_fft=256, hop_length=64, scale="power"),
+                      DescriptorConfig(n_filters=16, kernel_sizes=[5]),
+                      generator=GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2], noise_channels=2,
+                                                noise_scales=2), consistency_weight=0.5)
+    dm = TextureDataModule(audio=[str(ROOT / "data" / "fire.ogg")], crop_seconds=0.5, batch_size=2)
+    dm.setup("fit")
+    m.set_targets(dm.style_waves)
+    batch = torch.stack([dm.style_waves[0][:11025]] * 2)
+    out = m._losses(batch, [1, 2])
+    assert out.consistency.item() > 0  # free phases: the emitted STFT is not its audio's
+    assert out.total.item() == pytest.approx(out.style.item() + 0.5 * out.consistency.item(), rel=1e-5)
+    out.total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.generator.parameters() if p.grad is not None)

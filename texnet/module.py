@@ -98,6 +98,11 @@ class TextureModule(pl.LightningModule):
         return bool(self.hparams.get("pool_batch", False))
 
     @property
+    def consistency_weight(self) -> float:
+        """Weight of the STFT consistency term (0 for checkpoints from before the option)."""
+        return float(self.hparams.get("consistency_weight", 0.0))
+
+    @property
     def is_style(self) -> bool:
         return isinstance(self.generator, StyleGenerator)
 
@@ -187,7 +192,7 @@ class TextureModule(pl.LightningModule):
             frames = self.generator(self.generator.make_noise(n_frames, seeds))
             x = self.frontend.istft(frames)
             style, acts = self.wave_objective.style_and_acts(x, pooled, memories)
-            if self.hparams.get("consistency_weight"):
+            if self.consistency_weight:
                 consistency = consistency_loss(frames, self.frontend.magnitude(x)).mean()
             content = torch.zeros(x.shape[0], device=x.device)
         else:
@@ -202,8 +207,8 @@ class TextureModule(pl.LightningModule):
             total = total + self.obj_cfg.content_weight * content.mean()
         div = diversity_loss(acts) if self.hparams.diversity_weight > 0 else x.new_zeros(())
         total = total + self.hparams.diversity_weight * div
-        if self.hparams.get("consistency_weight"):
-            total = total + self.hparams.consistency_weight * consistency
+        if self.consistency_weight:
+            total = total + self.consistency_weight * consistency
         return StepLosses(total, style.mean(), content.mean(), div, consistency)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int):
@@ -222,7 +227,7 @@ class TextureModule(pl.LightningModule):
             self.log("train/content", content)
         if self.hparams.diversity_weight > 0:
             self.log("train/diversity", div)
-        if self.hparams.get("consistency_weight"):
+        if self.consistency_weight:
             self.log("train/consistency", consistency)
         return total
 

@@ -128,16 +128,15 @@ class StyleMemory(nn.Module):
     def merge(self, j: int, mean: torch.Tensor, cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer ``j``'s batch mean ``(C,)`` and covariance ``(C, C)`` merged with the running ones
         (the result keeps the batch's gradient, scaled by ``w``); the running ones become the result."""
-        w = self.batch_weight
-        if j < len(self.means) and self.updates > 0:
-            d = mean - self.means[j]
-            mean = self.means[j] + w * d
-            cov = (1 - w) * self.covs[j] + w * cov + (w * (1 - w)) * torch.outer(d, d)
-        if j == len(self.means):
+        if j == len(self.means):  # first step (w = 1): the batch's own statistics
             self.means.append(mean.detach())
             self.covs.append(cov.detach())
-        else:
-            self.means[j], self.covs[j] = mean.detach(), cov.detach()
+            return mean, cov
+        w = self.batch_weight
+        d = mean - self.means[j]
+        mean = self.means[j] + w * d
+        cov = (1 - w) * self.covs[j] + w * cov + (w * (1 - w)) * torch.outer(d, d)
+        self.means[j], self.covs[j] = mean.detach(), cov.detach()
         return mean, cov
 
     def reset(self) -> None:
