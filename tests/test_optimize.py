@@ -225,3 +225,6 @@ def test_waveform_baseline_lowers_the_loss_and_returns_audio():
     assert out.inversion_time == 0.0  # no phase retrieval
     with pytest.raises(ValueError, match="unknown domain"):
         run_baseline(obj, fe, [style], 0.3, domain="phase")
+    heard = TextureObjective(obj.descriptor, ObjectiveConfig(auditory_weight=1.0))
+    with pytest.raises(ValueError, match="needs the waveform domain"):
+        run_baseline(heard, fe, [style], 0.3, domain="spectrogram")

@@ -252,3 +252,14 @@ def test_consistency_term_is_added_to_a_waveform_generators_loss():
     assert out.total.item() == pytest.approx(out.style.item() + 0.5 * out.consistency.item(), rel=1e-5)
     out.total.backward()
     assert all(torch.isfinite(p.grad).all() for p in m.generator.parameters() if p.grad is not None)
+
+
+def test_auditory_term_needs_a_waveform_generator():
+    from texnet.descriptors import DescriptorConfig
+    from texnet.frontends import FrontendConfig
+    from texnet.module import TextureModule
+    from texnet.objectives import ObjectiveConfig
+
+    with pytest.raises(ValueError, match="needs a waveform generator"):
+        TextureModule(FrontendConfig(n_fft=256, hop_length=64), DescriptorConfig(n_filters=16, kernel_sizes=[5]),
+                      ObjectiveConfig(auditory_weight=1.0))

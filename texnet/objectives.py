@@ -53,7 +53,9 @@ class ObjectiveConfig:
     :meth:`TextureObjective.spectrum_loss`). ``band_whitening`` (waveform domain, ``scale: power``
     only) divides each STFT bin's power by the target's long-term power in that bin raised to this
     exponent before the descriptor sees it: 0 = off, 1 = every bin at the same mean level, so quiet
-    high bands weigh as much as loud low ones (see :mod:`texnet.wave_objective`).
+    high bands weigh as much as loud low ones (see :mod:`texnet.wave_objective`). ``auditory_weight``
+    (waveform domain only) adds the auditory texture statistics of the audio: band-envelope moments,
+    correlations and modulation spectra (:mod:`texnet.auditory`).
     """
 
     statistic: Literal["mean_cov", "gram"] = "mean_cov"
@@ -65,6 +67,7 @@ class ObjectiveConfig:
     resolutions: list[int] = field(default_factory=list)
     spectrum_weight: float = 0.0
     band_whitening: float = 0.0
+    auditory_weight: float = 0.0
 
 
 SPECTRUM_FLOOR = 1e-6  # of the target's mean level: the long-term spectrum's log floor

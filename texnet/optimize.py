@@ -239,6 +239,8 @@ def run_baseline(
     domain = domain or cfg.domain
     if domain not in ("spectrogram", "waveform"):
         raise ValueError(f"unknown domain {domain!r} (expected 'spectrogram' or 'waveform')")
+    if domain == "spectrogram" and objective.config.auditory_weight:
+        raise ValueError("objective.auditory_weight judges audio: it needs the waveform domain (--domain waveform)")
     style_specs = [frontend(w)[0] for w in style_waves]
     objective.set_style(style_specs, weights)
     content_spec = None

@@ -24,6 +24,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .auditory import AuditoryStatistics
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, STFTFrontend
 from .objectives import Losses, StyleMemory, TextureObjective
@@ -39,7 +40,8 @@ class WaveObjective(nn.Module):
     ``(samples,)``); ``objective(wave)`` returns :class:`Losses` ``(batch,)``, the mean over resolutions.
     """
 
-    def __init__(self, frontends: Sequence[Frontend], objectives: Sequence[TextureObjective], whitening: float = 0.0):
+    def __init__(self, frontends: Sequence[Frontend], objectives: Sequence[TextureObjective], whitening: float = 0.0,
+                 auditory_weight: float = 0.0):
         super().__init__()
         if len(frontends) != len(objectives) or not frontends:
             raise ValueError("need one objective per front end, and at least one")
@@ -55,15 +57,19 @@ class WaveObjective(nn.Module):
         self.whitening = float(whitening)
         for i, fe in enumerate(frontends):  # per-bin amplitude gains (freq, 1); ones until set_style
             self.register_buffer(f"_band_gain{i}", torch.ones(fe.n_freq, 1), persistent=False)
+        if auditory_weight < 0:
+            raise ValueError(f"auditory_weight must be >= 0, got {auditory_weight}")
+        self.auditory_weight = float(auditory_weight)
+        self.auditory = AuditoryStatistics(frontends[0].config.sample_rate) if auditory_weight else None
 
     @classmethod
     def build(cls, frontend: Frontend, objective: TextureObjective) -> "WaveObjective":
         """The front end and objective themselves, or one STFT + descriptor + objective per resolution in
         ``objective.config.resolutions`` (same scale, window, descriptor and loss settings)."""
         resolutions = list(objective.config.resolutions or [])
-        whitening = objective.config.band_whitening
+        whitening, auditory = objective.config.band_whitening, objective.config.auditory_weight
         if not resolutions:
-            return cls([frontend], [objective], whitening)
+            return cls([frontend], [objective], whitening, auditory)
         fe_cfg: FrontendConfig = frontend.config
         descriptor: DescriptorConfig = objective.descriptor.config
         frontends, objectives = [], []
@@ -74,7 +80,7 @@ class WaveObjective(nn.Module):
             desc = build_descriptor(fe.n_freq, replace(descriptor, seed=descriptor.seed + i))
             frontends.append(fe)
             objectives.append(TextureObjective(desc, objective.config))
-        return cls(frontends, objectives, whitening).to(objective.layer_weights.device)
+        return cls(frontends, objectives, whitening, auditory).to(objective.layer_weights.device)
 
     @property
     def n_resolutions(self) -> int:
@@ -83,8 +89,8 @@ class WaveObjective(nn.Module):
     @property
     def owns_targets(self) -> bool:
         """Whether :meth:`set_style` must be called even when the front end's objective has its targets
-        (several resolutions, or whitened spectrograms)."""
-        return self.n_resolutions > 1 or self.whitening > 0
+        (several resolutions, whitened spectrograms or auditory statistics)."""
+        return self.n_resolutions > 1 or self.whitening > 0 or self.auditory is not None
 
     def band_gain(self, i: int) -> torch.Tensor:
         """Resolution ``i``'s per-bin amplitude gain ``(freq, 1)``, ``r^(-a/2)`` (ones without whitening)."""
@@ -101,8 +107,9 @@ class WaveObjective(nn.Module):
         return self._seen(i, self.frontends[i].magnitude(wave))
 
     def min_samples(self) -> int:
-        """Shortest waveform every resolution's descriptor can judge."""
-        return max(fe.samples_for_frames(obj.receptive_field) for fe, obj in zip(self.frontends, self.objectives))
+        """Shortest waveform every resolution's descriptor (and the auditory statistics) can judge."""
+        n = max(fe.samples_for_frames(obj.receptive_field) for fe, obj in zip(self.frontends, self.objectives))
+        return n if self.auditory is None else max(n, self.auditory.min_samples())
 
     def margin_samples(self) -> int:
         """Samples a waveform needs on each side so its every kept sample lies under full descriptor windows."""
@@ -122,6 +129,8 @@ class WaveObjective(nn.Module):
                 rel = power / power.mean().clamp_min(1e-30)
                 self.band_gain(i).copy_(rel.clamp_min(WHITENING_FLOOR).pow(-0.5 * self.whitening)[:, None])
             obj.set_style([self._seen(i, m)[0] for m in mags], weights)
+        if self.auditory is not None:
+            self.auditory.set_target(waves, weights)
 
     @torch.no_grad()
     def set_content(self, wave: torch.Tensor | None) -> None:
@@ -133,7 +142,12 @@ class WaveObjective(nn.Module):
         """``wave`` ``(batch, samples)`` -> :class:`Losses` ``(batch,)``, averaged over resolutions."""
         parts = [obj(self.spectrogram(i, wave)) for i, obj in enumerate(self.objectives)]
         n = len(parts)
-        return Losses(*(sum(getattr(p, k) for p in parts) / n for k in Losses._fields))
+        total, style, content = (sum(getattr(p, k) for p in parts) / n for k in Losses._fields)
+        if self.auditory is not None:
+            extra = self.auditory_weight * self.auditory.loss(wave, pooled=False)
+            style = style + extra
+            total = total + parts[0].total.new_tensor(self.objectives[0].config.style_weight) * extra
+        return Losses(total, style, content)
 
     def style_and_acts(self, wave: torch.Tensor, pooled: bool = False,
                        memories: Sequence[StyleMemory] | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -149,7 +163,10 @@ class WaveObjective(nn.Module):
             total = total + obj.style_from_acts(a, spec, pooled=pooled,
                                                 memory=None if memories is None else memories[i])
             acts.extend(a)
-        return total / self.n_resolutions, acts
+        total = total / self.n_resolutions
+        if self.auditory is not None:
+            total = total + self.auditory_weight * self.auditory.loss(wave, pooled=pooled)
+        return total, acts
 
     def style(self, wave: torch.Tensor, pooled: bool = False) -> torch.Tensor:
         """Style loss ``(batch,)`` (or pooled ``(1,)``) of ``wave`` ``(batch, samples)``, mean over resolutions."""

@@ -1,0 +1,111 @@
+"""Differentiable auditory texture statistics (the ``auditory_weight`` term of the waveform objective)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from texnet.auditory import AuditoryStatistics
+from texnet.descriptors import DescriptorConfig, build_descriptor
+from texnet.frontends import FrontendConfig, build_frontend
+from texnet.metrics import texture_statistics
+from texnet.objectives import ObjectiveConfig, TextureObjective
+from texnet.wave_objective import WaveObjective
+
+SR = 22050
+
+
+def clicks(seconds: float, seed: int, rate: float = 40.0) -> torch.Tensor:
+    """Sparse clicks (about ``rate`` per second) on a faint noise floor: skewed, peaky envelopes."""
+    g = torch.Generator().manual_seed(seed)
+    n = int(seconds * SR)
+    x = 0.01 * torch.randn(n, generator=g)
+    pos = torch.randint(0, n - 64, (int(rate * seconds),), generator=g)
+    for p in pos.tolist():
+        x[p:p + 64] += torch.randn(64, generator=g) * torch.hann_window(64)
+    return x
+
+
+def same_spectrum_noise(x: torch.Tensor, seed: int) -> torch.Tensor:
+    """Noise with ``x``'s magnitude spectrum and random phases: the same long-term spectrum, no events."""
+    g = torch.Generator().manual_seed(seed)
+    spec = torch.fft.rfft(x)
+    phase = torch.rand(spec.shape, generator=g) * 2 * torch.pi
+    return torch.fft.irfft(torch.polar(spec.abs(), phase), n=x.shape[-1])
+
+
+def test_statistics_shapes_pooled_and_per_item():
+    aud = AuditoryStatistics(SR, n_bands=12)
+    x = torch.randn(3, SR)
+    pooled, items = aud.statistics(x), aud.statistics(x, pooled=False)
+    for s, b in ((pooled, 1), (items, 3)):
+        assert s["mean"].shape == s["cv"].shape == s["skew"].shape == s["kurtosis"].shape == (b, 12)
+        assert s["corr"].shape == (b, 12, 12) and s["mod"].shape == (b, 12, 6)
+    assert torch.allclose(pooled["mean"].sum(-1), torch.ones(1))
+    # the pooled mean is the mean of the items' (equal length) means, before normalising
+    assert torch.allclose(pooled["mod"].sum(-1), pooled["mod"].sum(-1).clamp(max=1.0))
+
+
+def test_skew_and_envelope_moments_follow_the_metrics_ones():
+    """Sparse clicks vs noise with their spectrum: the envelope skew, kurtosis and fluctuation are higher
+    in (nearly) every band, as :func:`texnet.metrics.texture_statistics` has them."""
+    x = clicks(4.0, 0, rate=8.0)
+    n = same_spectrum_noise(x, 1)
+    aud = AuditoryStatistics(SR)
+    ours = [aud.statistics(w[None]) for w in (x, n)]
+    ref = [texture_statistics(w, SR) for w in (x, n)]
+    for key in ("skew", "kurtosis", "cv"):
+        ours_diff = (ours[0][key] - ours[1][key])[0]
+        ref_diff = (ref[0][key] - ref[1][key]).float()
+        assert (ours_diff > 0).float().mean() > 0.9 and (ref_diff > 0).float().mean() > 0.9, key
+
+
+def test_loss_is_zero_at_the_target_and_tells_events_from_their_spectrum():
+    x = clicks(4.0, 0)
+    aud = AuditoryStatistics(SR)
+    aud.set_target([x])
+    assert aud.loss(x[None]).item() < 1e-8
+    other_clicks = aud.loss(clicks(4.0, 5)[None]).item()
+    noise = aud.loss(same_spectrum_noise(clicks(4.0, 5), 2)[None]).item()
+    assert noise > 5 * other_clicks
+
+
+def test_gradients_are_finite_also_for_silence():
+    aud = AuditoryStatistics(SR)
+    aud.set_target([clicks(2.0, 0)])
+    for x in (0.1 * torch.randn(2, SR), torch.zeros(2, SR)):
+        x = x.clone().requires_grad_(True)
+        loss = aud.loss(x, pooled=False)
+        assert loss.shape == (2,)
+        loss.sum().backward()
+        assert torch.isfinite(x.grad).all()
+
+
+def test_errors_on_short_input_and_missing_target():
+    aud = AuditoryStatistics(SR)
+    with pytest.raises(RuntimeError, match="set_target"):
+        aud.loss(torch.randn(1, SR))
+    aud.set_target([clicks(2.0, 0)])
+    with pytest.raises(ValueError, match="at least"):
+        aud.loss(torch.randn(1, 1000))
+
+
+def test_wave_objective_adds_the_weighted_term(rain_wave):
+    fe = build_frontend(FrontendConfig(n_fft=256, hop_length=64, scale="power"))
+    desc = DescriptorConfig(n_filters=16, kernel_sizes=[5])
+
+    def make(weight):
+        obj = TextureObjective(build_descriptor(fe.n_freq, desc),
+                               ObjectiveConfig(resolutions=[128, 512], auditory_weight=weight))
+        wo = WaveObjective.build(fe, obj)
+        wo.set_style([rain_wave[:33075]])
+        return wo
+
+    plain, with_term = make(0.0), make(0.5)
+    assert plain.auditory is None and with_term.owns_targets
+    x = rain_wave[None, 33075:].clone().requires_grad_(True)
+    term = with_term.auditory.loss(x.detach())
+    assert torch.allclose(with_term.style(x.detach(), pooled=True), plain.style(x.detach(), pooled=True) + 0.5 * term)
+    assert torch.allclose(with_term(x.detach()).total, plain(x.detach()).total + 0.5 * term)
+    with_term.style(x, pooled=True).sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert with_term.min_samples() >= with_term.auditory.min_samples()

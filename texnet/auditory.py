@@ -1,0 +1,151 @@
+"""Auditory texture statistics of waveforms as a differentiable loss term (McDermott & Simoncelli 2011).
+
+The descriptor's mean/covariance statistics are sums over thousands of random projections of the whole
+spectrogram; by the central limit theorem such projections are nearly Gaussian whatever the envelope
+of one band does, so they barely see how sparse a band's events are (envelope skew), how much it
+fluctuates, or how slowly. Measured on the default generators: their audio scores a LOWER descriptor
+loss than the recording's own unseen half (fire 0.38 vs 2.38, rain 0.53 vs 0.68) while its auditory
+statistics are 1.5-2.7x further off (``bench/RESULTS.md``). This term asks for those statistics
+directly: cochlear band envelopes from a short-time power spectrum, then their moments, their
+correlations across bands and their modulation spectra, each compared in the units
+:mod:`texnet.metrics` reports them in.
+
+It is computed differently from :func:`texnet.metrics.texture_statistics` (STFT band powers at 344 Hz
+instead of analytic sub-band envelopes at 400 Hz; modulation spectra by Welch segments of 0.74 s, so
+1.5 s training crops and a whole clip give the same estimate, hence no 0.5 and 1 Hz bands) but it is
+the same family: with it in the objective the texture ratio is no longer an independent judge of the
+synthesis. The held-out descriptor ratio, copy score and diversity still are.
+
+All statistics are pooled over the items of a batch (as :func:`texnet.objectives.pool_batch` pools
+the descriptor's) or taken per item.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .metrics import GROUP_SCALES, STAT_GROUPS, erb_filterbank, modulation_filterbank
+
+ENV_FLOOR = 1e-8  # of the target's mean band power: the envelope's floor (a silent band stays finite)
+
+
+class AuditoryStatistics(nn.Module):
+    """Differentiable auditory statistics of waveforms ``(batch, samples)`` and their loss against a target.
+
+    Envelopes: band power through ``n_bands`` ERB-spaced half-cosine filters (squared gains) from
+    ``low_hz`` to 0.45 of the sample rate, raised to ``compression / 2`` (amplitude ** compression). Each
+    band's power comes from the SHORTEST Hann STFT among ``n_ffts`` whose bins are at most a quarter of the
+    band's width (the longest for the narrowest bands; one hop, so frames align): a 23 ms window smears
+    clicks and drops that the metric's sub-band envelopes resolve (40 clicks per second of 3 ms: envelope
+    kurtosis 1-1.7 BELOW that of noise with their spectrum in every band, where the metric has it 2-2.5
+    above in the upper ones). Statistics per band: mean, coefficient of
+    variation, skew, kurtosis; Pearson correlation between bands; the share of envelope variance in
+    octave modulation bands ``mod_centres_hz`` (Welch: segments of ``segment`` frames, half overlap,
+    Hann window, each segment's mean removed).
+    """
+
+    def __init__(self, sample_rate: int, n_ffts: Sequence[int] = (512, 256, 128), hop_length: int = 64, n_bands: int = 30,
+                 low_hz: float = 50.0, compression: float = 0.3, segment: int = 256,
+                 mod_centres_hz: Sequence[float] = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)):
+        super().__init__()
+        self.n_ffts = sorted((int(n) for n in n_ffts), reverse=True)
+        self.hop_length, self.segment = int(hop_length), int(segment)
+        self.compression = float(compression)
+        self.env_rate = sample_rate / hop_length
+        # a modulation band reaches an octave above its centre: keep those under the envelope's Nyquist
+        mod_centres_hz = [c for c in mod_centres_hz if 2 * c <= self.env_rate / 2 * 1.01]
+        if not mod_centres_hz:
+            raise ValueError(f"no modulation band fits under the envelope rate {self.env_rate:.0f} Hz (hop {hop_length})")
+        _, centres = erb_filterbank(self.n_ffts[0] // 2 + 1, sample_rate, n_bands, low_hz)
+        edges = np.concatenate([[low_hz], centres, [0.45 * sample_rate]])
+        width = edges[2:] - edges[:-2]  # each filter's support in Hz
+        chosen = np.full(n_bands, self.n_ffts[0])
+        for n in self.n_ffts[1:]:  # shorter and shorter windows where the bands are wide enough
+            chosen[width >= 4 * sample_rate / n] = n
+        for i, n in enumerate(self.n_ffts):
+            gains, _ = erb_filterbank(n // 2 + 1, sample_rate, n_bands, low_hz)
+            gains = torch.from_numpy(gains ** 2).float() * torch.from_numpy(chosen == n)[:, None]
+            self.register_buffer(f"_gains{i}", gains, persistent=False)
+            self.register_buffer(f"_window{i}", torch.hann_window(n), persistent=False)
+        self.band_n_fft = chosen.tolist()
+        mod = modulation_filterbank(segment // 2 + 1, self.env_rate, mod_centres_hz) ** 2
+        self.register_buffer("mod_gains", torch.from_numpy(mod).float(), persistent=False)
+        self.register_buffer("seg_window", torch.hann_window(segment), persistent=False)
+        self.register_buffer("floor", torch.tensor(1e-12), persistent=False)
+        self._targets: dict[str, torch.Tensor] | None = None
+
+    def min_samples(self) -> int:
+        """Shortest waveform with one whole modulation segment."""
+        return self.segment * self.hop_length
+
+    def envelopes(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` -> compressed band envelopes ``(batch, bands, frames)``."""
+        power = 0
+        for i, n_fft in enumerate(self.n_ffts):
+            spec = torch.stft(wave.float(), n_fft, self.hop_length, window=getattr(self, f"_window{i}"), center=True,
+                              return_complex=True)
+            power = power + torch.einsum("kf,bft->bkt", getattr(self, f"_gains{i}"), spec.real.square() + spec.imag.square())
+        return (power + self.floor).pow(0.5 * self.compression)
+
+    def statistics(self, wave: torch.Tensor, pooled: bool = True) -> dict[str, torch.Tensor]:
+        """Statistics of ``wave`` ``(batch, samples)``, each with a leading batch axis (1 if ``pooled``):
+        ``mean``/``cv``/``skew``/``kurtosis`` ``(b, K)``, ``corr`` ``(b, K, K)``, ``mod`` ``(b, K, M)``."""
+        if wave.shape[-1] < self.min_samples():
+            raise ValueError(f"auditory statistics need at least {self.min_samples()} samples, got {wave.shape[-1]}")
+        env = self.envelopes(wave)  # (B, K, T)
+        # Welch modulation power per item, before pooling (a segment never spans two crops)
+        seg = env.unfold(-1, self.segment, self.segment // 2)  # (B, K, S, L)
+        seg = (seg - seg.mean(-1, keepdim=True)) * self.seg_window
+        spec = torch.fft.rfft(seg, dim=-1)
+        power = (spec.real.square() + spec.imag.square()).sum(-2)  # (B, K, F)
+        if pooled:
+            env = env.transpose(0, 1).reshape(env.shape[1], -1).unsqueeze(0)
+            power = power.sum(0, keepdim=True)
+        power = power[..., 1:]  # without DC (removed anyway)
+        mod = power @ self.mod_gains[:, 1:].T / power.sum(-1, keepdim=True).clamp_min(1e-30)
+        mu = env.mean(-1)
+        d = env - mu.unsqueeze(-1)
+        var = d.square().mean(-1)
+        sd = (var + 1e-20).sqrt()
+        z = d / sd.unsqueeze(-1)
+        return {
+            "mean": mu / mu.sum(-1, keepdim=True),  # the spectrum's shape; its level is the descriptor's job
+            "cv": sd / mu,
+            "skew": z.pow(3).mean(-1),
+            "kurtosis": z.pow(4).mean(-1),
+            "corr": z @ z.transpose(-1, -2) / z.shape[-1],
+            "mod": mod,
+        }
+
+    @torch.no_grad()
+    def set_target(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:
+        """Target statistics: the weighted mean of each source waveform's ``(samples,)`` statistics."""
+        w = torch.ones(len(waves)) if weights is None else torch.as_tensor(list(weights), dtype=torch.float32)
+        w = (w / w.sum()).tolist()
+        power = sum(wi * self.envelopes(x[None].float()).pow(2 / self.compression).mean() for wi, x in zip(w, waves))
+        self.floor = ENV_FLOOR * power
+        stats = [self.statistics(x[None].float()) for x in waves]
+        self._targets = {k: sum(wi * s[k] for wi, s in zip(w, stats)) for k in STAT_GROUPS}
+
+    def loss(self, wave: torch.Tensor, pooled: bool = True) -> torch.Tensor:
+        """Mean over the statistic groups of each group's mean squared error over its scale
+        (:data:`texnet.metrics.GROUP_SCALES`: 1 = as far as unrelated recordings typically are):
+        ``(1,)`` if ``pooled``, else ``(batch,)``. Logs where :mod:`texnet.metrics` compares logs."""
+        if self._targets is None:
+            raise RuntimeError("no auditory target: call set_target first")
+        s, t = self.statistics(wave, pooled), self._targets
+        lg = torch.log10
+        k = t["corr"].shape[-1]
+        off = ~torch.eye(k, dtype=torch.bool, device=wave.device)
+        err = {
+            "mean": (lg(s["mean"].clamp_min(1e-9)) - lg(t["mean"].clamp_min(1e-9))).square().mean(-1),
+            "cv": (lg(s["cv"].clamp_min(1e-6)) - lg(t["cv"].clamp_min(1e-6))).square().mean(-1),
+            "skew": (s["skew"] - t["skew"]).square().mean(-1),
+            "kurtosis": (lg(s["kurtosis"].clamp_min(1e-6)) - lg(t["kurtosis"].clamp_min(1e-6))).square().mean(-1),
+            "corr": (s["corr"] - t["corr"])[:, off].square().mean(-1),
+            "mod": (lg(s["mod"].clamp_min(1e-6)) - lg(t["mod"].clamp_min(1e-6))).square().mean((-2, -1)),
+        }
+        return sum(err[g] / GROUP_SCALES[g] ** 2 for g in STAT_GROUPS) / len(STAT_GROUPS)
