@@ -67,6 +67,12 @@ def settings() -> list[Setting]:
                 objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=1.0)),
         Setting("wave, power half-whitened per bin, STFT 128/512/2048/8192", frontend=power, domain="waveform",
                 objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5)),
+        Setting("wave, half-whitened, STFT 128/512/2048/8192, + auditory statistics", frontend=power,
+                domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
+                                                             auditory_weight=1.0)),
+        Setting("wave, half-whitened, STFT 128/512/2048/8192, + auditory statistics + log spectrum", frontend=power,
+                domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
+                                                             auditory_weight=1.0, spectrum_weight=1.0)),
     ]
 
 
