@@ -109,3 +109,17 @@ def test_wave_objective_adds_the_weighted_term(rain_wave):
     with_term.style(x, pooled=True).sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     assert with_term.min_samples() >= with_term.auditory.min_samples()
+
+
+def test_each_band_from_the_shortest_window_that_resolves_it():
+    aud = AuditoryStatistics(SR)
+    assert aud.band_n_fft[0] == 2048 and aud.band_n_fft[-1] == 128
+    assert aud.band_n_fft == sorted(aud.band_n_fft, reverse=True)  # wider bands, shorter windows
+    assert sorted(aud._order.tolist()) == list(range(30))
+    # a steady 55 Hz tone: its power lies in the lowest bands, and its envelope is steady there
+    t = torch.arange(2 * SR) / SR
+    env = aud.envelopes(torch.sin(2 * torch.pi * 55.0 * t)[None])[0]  # (bands, frames)
+    power = env.pow(2 / aud.compression).mean(-1)
+    assert power[:2].sum() > 0.9 * power.sum()
+    steady = env[0, 40:-40]
+    assert steady.std() < 0.05 * steady.mean()
