@@ -30,6 +30,7 @@ from torch import nn
 from .metrics import GROUP_SCALES, STAT_GROUPS, erb_filterbank, modulation_filterbank
 
 ENV_FLOOR = 1e-8  # of the target's mean band power: the envelope's floor (a silent band stays finite)
+SOURCE_EDGE_S = 0.1  # cut from both ends of a target recording (fades), as texnet.metrics does
 
 
 class AuditoryStatistics(nn.Module):
@@ -87,6 +88,8 @@ class AuditoryStatistics(nn.Module):
             order.extend(bands.tolist())
         self.register_buffer("_order", torch.from_numpy(np.argsort(order)), persistent=False)
         self.band_n_fft = chosen.tolist()
+        # frames whose longest window reaches past the waveform's ends (reflect padding) are dropped
+        self.edge_frames = -(-self.n_ffts[0] // 2 // self.hop_length)
         mod = modulation_filterbank(segment // 2 + 1, self.env_rate, mod_centres_hz) ** 2
         self.register_buffer("mod_gains", torch.from_numpy(mod).float(), persistent=False)
         self.register_buffer("seg_window", torch.hann_window(segment), persistent=False)
@@ -94,8 +97,8 @@ class AuditoryStatistics(nn.Module):
         self._targets: dict[str, torch.Tensor] | None = None
 
     def min_samples(self) -> int:
-        """Shortest waveform with one whole modulation segment."""
-        return self.segment * self.hop_length
+        """Shortest waveform with one whole modulation segment between the dropped edge frames."""
+        return (self.segment + 2 * self.edge_frames) * self.hop_length
 
     def envelopes(self, wave: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` -> compressed band envelopes ``(batch, bands, frames)``."""
@@ -116,7 +119,7 @@ class AuditoryStatistics(nn.Module):
         ``mean``/``cv``/``skew``/``kurtosis`` ``(b, K)``, ``corr`` ``(b, K, K)``, ``mod`` ``(b, K, M)``."""
         if wave.shape[-1] < self.min_samples():
             raise ValueError(f"auditory statistics need at least {self.min_samples()} samples, got {wave.shape[-1]}")
-        env = self.envelopes(wave)  # (B, K, T)
+        env = self.envelopes(wave)[..., self.edge_frames:-self.edge_frames]  # (B, K, T)
         # Welch modulation power per item, before pooling (a segment never spans two crops)
         seg = env.unfold(-1, self.segment, self.segment // 2)  # (B, K, S, L)
         seg = (seg - seg.mean(-1, keepdim=True)) * self.seg_window
@@ -146,6 +149,8 @@ class AuditoryStatistics(nn.Module):
         """Target statistics: the weighted mean of each source waveform's ``(samples,)`` statistics."""
         w = torch.ones(len(waves)) if weights is None else torch.as_tensor(list(weights), dtype=torch.float32)
         w = (w / w.sum()).tolist()
+        cut = [int(SOURCE_EDGE_S * self.env_rate) * self.hop_length] * len(waves)
+        waves = [x[c:x.shape[-1] - c] if x.shape[-1] - 2 * c >= self.min_samples() else x for x, c in zip(waves, cut)]
         power = sum(wi * self.envelopes(x[None].float()).pow(2 / self.compression).mean() for wi, x in zip(w, waves))
         self.floor = ENV_FLOOR * power
         stats = [self.statistics(x[None].float()) for x in waves]
