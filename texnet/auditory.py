@@ -146,11 +146,12 @@ class AuditoryStatistics(nn.Module):
 
     @torch.no_grad()
     def set_target(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:
-        """Target statistics: the weighted mean of each source waveform's ``(samples,)`` statistics."""
+        """Target statistics: the weighted mean of each source waveform's ``(samples,)`` statistics, without
+        ``SOURCE_EDGE_S`` at either end of a source (recordings fade in and out)."""
         w = torch.ones(len(waves)) if weights is None else torch.as_tensor(list(weights), dtype=torch.float32)
         w = (w / w.sum()).tolist()
-        cut = [int(SOURCE_EDGE_S * self.env_rate) * self.hop_length] * len(waves)
-        waves = [x[c:x.shape[-1] - c] if x.shape[-1] - 2 * c >= self.min_samples() else x for x, c in zip(waves, cut)]
+        c = int(SOURCE_EDGE_S * self.env_rate) * self.hop_length
+        waves = [x[c:x.shape[-1] - c] if x.shape[-1] - 2 * c >= self.min_samples() else x for x in waves]
         power = sum(wi * self.envelopes(x[None].float()).pow(2 / self.compression).mean() for wi, x in zip(w, waves))
         self.floor = ENV_FLOOR * power
         stats = [self.statistics(x[None].float()) for x in waves]
