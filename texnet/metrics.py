@@ -4,7 +4,9 @@
 - :func:`texture_statistics` / :func:`texture_distance` / :func:`texture_ratio`: how close a synthesis is to
   a texture by auditory statistics (McDermott & Simoncelli 2011): ERB-band envelope moments, cross-band
   envelope correlations and modulation power. Waveforms in, numbers out; independent of the descriptor
-  the synthesis optimised, so it can judge it.
+  the synthesis optimised, so it can judge it - EXCEPT for syntheses trained or optimised with
+  ``objective.auditory_weight`` (:mod:`texnet.auditory`), which asks for statistics of this family (computed
+  differently); judge those by the held-out descriptor ratio, copy score and diversity as well.
 - :func:`copy_score` / :func:`diversity`: whether a synthesis copies its source verbatim, and how different
   two outputs are, by patch cross-correlation of log-magnitude spectrograms.
 - :func:`heldout_style_distance` / :func:`heldout_style_ratio`: the training objective's own kind of
