@@ -83,9 +83,9 @@ class TextureModule(pl.LightningModule):
         self.frontend = build_frontend(self.fe_cfg)
         self.objective = TextureObjective(build_descriptor(self.frontend.n_freq, self.desc_cfg), self.obj_cfg)
         self.generator = build_generator(self.frontend.n_freq, self.gen_cfg, self.frontend.hop_length)
-        # a waveform generator is judged on its audio, at the objective's STFT resolutions if it lists any
         if self.obj_cfg.auditory_weight and not self.is_waveform:
             raise ValueError("objective.auditory_weight judges audio: it needs a waveform generator (generator.kind: waveform)")
+        # a waveform generator is judged on its audio, at the objective's STFT resolutions if it lists any
         self.wave_objective = (WaveObjective.build(self.frontend, self.objective)
                                if self.is_waveform else None)
         n_memories = self.wave_objective.n_resolutions if self.wave_objective is not None else 1

@@ -146,7 +146,7 @@ class WaveObjective(nn.Module):
         if self.auditory is not None:
             extra = self.auditory_weight * self.auditory.loss(wave, pooled=False)
             style = style + extra
-            total = total + parts[0].total.new_tensor(self.objectives[0].config.style_weight) * extra
+            total = total + self.objectives[0].config.style_weight * extra
         return Losses(total, style, content)
 
     def style_and_acts(self, wave: torch.Tensor, pooled: bool = False,
