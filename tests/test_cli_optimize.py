@@ -51,6 +51,7 @@ def _inputs(root: Path) -> dict[str, Path]:
     nan[1000:1010] = np.nan
     return {
         "content": _write(d / "content.wav", speech[:int(1.2 * SR)]),
+        "rain_2s": _write(d / "rain_2s.wav", sf.read(str(REPO / "data" / "rain.ogg"), dtype="float32")[0][:2 * SR]),
         "missing": d / "no_such_file.wav",
         "directory": d / "a_directory.wav",
         "empty": d / "empty.wav",
@@ -87,6 +88,10 @@ def _cases(inp: dict[str, Path]) -> dict[str, dict]:
     cases["bad_too_short_output"] = dict(args=["--style", rain, "--seconds", "0.01"],
                                          path="0.01 s", words="receptive field")
     cases["bad_no_style"] = dict(args=["--seconds", "1"], path="--style", words="required", argparse=True)
+    # no --config: configs/baseline.yaml, the waveform baseline (a short source keeps its targets cheap)
+    cases["default_config"] = dict(args=["--style", str(inp["rain_2s"]), "--seconds", "1.5"], no_config=True)
+    cases["bad_spectrogram_default"] = dict(args=["--style", str(inp["rain_2s"]), "--domain", "spectrogram"],
+                                            no_config=True, path="auditory_weight", words="configs/paper.yaml")
     cases["bad_exists"] = dict(args=["--style", rain, "--seconds", "1"], path="out.wav", words="already exists",
                                preexisting=True)
     return cases
@@ -112,8 +117,8 @@ def runs(tmp_path_factory):
             out_dir.mkdir()
             out.write_bytes(b"precious")
         case.update(out=out, out_dir=out_dir)
-        jobs[name] = case["args"] + ["--out", str(out), "--config", str(root / "config.yaml"), "--max-iter", "3",
-                                     "--quiet"]
+        config = [] if case.get("no_config") else ["--config", str(root / "config.yaml")]
+        jobs[name] = case["args"] + ["--out", str(out), *config, "--max-iter", "3", "--quiet"]
     workers = max(2, min(4, os.cpu_count() or 2))
     with ThreadPoolExecutor(workers) as pool:
         futures = {name: pool.submit(_run, args) for name, args in jobs.items()}
@@ -172,11 +177,24 @@ def test_style_transfer_keeps_the_content_length(runs):
     assert np.isfinite(record["content_loss"]) and record["content_loss"] >= 0
 
 
+def test_default_config_is_the_waveform_baseline(runs):
+    """Without --config: configs/baseline.yaml (waveform domain, four resolutions, auditory statistics); the
+    record's seconds and spectrogram are the front end's, not the first resolution's (128-point) frames."""
+    case = runs["default_config"]
+    record = _ok(case)
+    assert Path(record["config"]) == REPO / "configs" / "baseline.yaml"
+    assert record["domain"] == "waveform" and record["optimize"]["wave_param"] == "stft"
+    assert record["objective"]["auditory_weight"] > 0 and record["objective"]["resolutions"] == [128, 512, 2048, 8192]
+    data, _ = sf.read(str(case["out"]))
+    assert record["seconds"] == pytest.approx(len(data) / SR) and abs(len(data) / SR - 1.5) < 0.02
+    assert record["frames"] == 1 + len(data) // record["frontend"]["hop_length"]
+
+
 # ------------------------------------------------------------------------------------------------ errors
 
 
 BAD = ["bad_missing", "bad_directory", "bad_empty", "bad_text", "bad_silent", "bad_short", "bad_nan",
-       "bad_weights", "bad_too_short_output", "bad_no_style", "bad_exists"]
+       "bad_weights", "bad_too_short_output", "bad_no_style", "bad_exists", "bad_spectrogram_default"]
 
 
 @pytest.mark.parametrize("name", BAD)

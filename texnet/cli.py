@@ -22,6 +22,10 @@ class CLIError(Exception):
     """An expected, user-facing failure: printed as one line, exit code 2."""
 
 
+# ``optimize`` without --config: the quality baseline (waveform domain; see the file's header)
+DEFAULT_OPTIMIZE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "baseline.yaml"
+
+
 def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
     wav, png, js = out, out.with_suffix(".png"), out.with_suffix(".json")
     if out.suffix.lower() != ".wav":
@@ -43,7 +47,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
     if args.weights is not None and len(args.weights) != len(args.style):
         raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
-    cfg = load_yaml(args.config)
+    config = args.config
+    if config is None:
+        if not DEFAULT_OPTIMIZE_CONFIG.is_file():
+            raise CLIError(f"no --config given and the default {DEFAULT_OPTIMIZE_CONFIG} is missing: pass --config")
+        config = DEFAULT_OPTIMIZE_CONFIG
+    cfg = load_yaml(config)
     fe_cfg = from_section(FrontendConfig, cfg.get("frontend"), "frontend", kind=args.frontend)
     desc_cfg = from_section(DescriptorConfig, cfg.get("descriptor"), "descriptor")
     obj_cfg = from_section(ObjectiveConfig, cfg.get("objective"), "objective", content_weight=args.content_weight)
@@ -60,7 +69,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
     domain = args.domain or opt_cfg.domain
     if domain == "waveform" and fe_cfg.kind != "stft":
-        raise CLIError("--domain waveform needs the differentiable STFT front end (not the CQT)")
+        raise CLIError("the waveform domain needs the differentiable STFT front end (not the CQT): for the CQT, "
+                       "--domain spectrogram with a config without auditory_weight (e.g. configs/cqt.yaml)")
+    if domain == "spectrogram" and obj_cfg.auditory_weight:
+        raise CLIError(f"{config}: objective.auditory_weight judges audio, so it needs the waveform domain; "
+                       "for the spectrogram baseline pass a config without it (e.g. configs/paper.yaml)")
     out = run_baseline(objective, frontend, styles, args.seconds, args.weights, content, opt_cfg, domain=domain)
     from .reporting import save_figure, save_json, spectrogram_figure  # matplotlib: only once there is output
 
@@ -73,8 +86,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     save_figure(fig, png)
     r = out.result
     record = {
-        "command": "optimize", "domain": domain, "style": args.style, "weights": args.weights, "content": args.content,
-        "seconds": frontend.seconds_for_frames(r.spec.shape[-1]), "frames": r.spec.shape[-1],
+        "command": "optimize", "config": str(config), "domain": domain, "style": args.style, "weights": args.weights, "content": args.content,
+        "seconds": out.wave.shape[-1] / fe_cfg.sample_rate, "frames": r.spec.shape[-1],
         "style_loss": r.style_loss, "content_loss": r.content_loss, "losses": r.losses, "times": r.times,
         "optimize_time_s": r.wall_time, "inversion_time_s": out.inversion_time, "stop_reason": r.stop_reason,
         "frontend": vars(fe_cfg), "descriptor": vars(desc_cfg), "objective": vars(obj_cfg), "optimize": vars(opt_cfg),
@@ -151,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--content-weight", type=float, help="weight of the content loss (default from config: 1.0)")
     o.add_argument("--seconds", type=float, default=10.0, help="texture length (ignored with --content)")
     o.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
-    o.add_argument("--config", help="YAML config (trainer configs work too)")
+    o.add_argument("--config", help="YAML config (trainer configs work too); default: configs/baseline.yaml, the "
+                                     "waveform baseline (configs/paper.yaml: the paper's spectrogram one)")
     o.add_argument("--frontend", choices=["stft", "cqt"], help="override the config's front end")
     o.add_argument("--domain", choices=["spectrogram", "waveform"],
                    help="optimise a spectrogram (then Griffin-Lim) or the waveform itself (phase-free); "
