@@ -30,7 +30,8 @@ from texnet.audio import load_audio, save_wav  # noqa: E402
 from texnet.descriptors import DescriptorConfig, build_descriptor  # noqa: E402
 from texnet.frontends import FrontendConfig, build_frontend  # noqa: E402
 from texnet.generators import GeneratorConfig  # noqa: E402
-from texnet.metrics import texture_ratio  # noqa: E402
+from texnet.frontends import STFTFrontend  # noqa: E402
+from texnet.metrics import copy_score, texture_ratio  # noqa: E402
 from texnet.objectives import ObjectiveConfig, TextureObjective  # noqa: E402
 from texnet.optimize import OptimizeConfig, run_baseline  # noqa: E402
 
@@ -44,6 +45,7 @@ class Setting:
     descriptor: DescriptorConfig = field(default_factory=DescriptorConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     domain: str = "spectrogram"
+    wave_param: str = "samples"  # waveform domain: optimise the samples or the scaled STFT coefficients
 
 
 def settings() -> list[Setting]:
@@ -73,15 +75,20 @@ def settings() -> list[Setting]:
         Setting("wave, half-whitened, STFT 128/512/2048/8192, + auditory statistics + log spectrum", frontend=power,
                 domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
                                                              auditory_weight=1.0, spectrum_weight=1.0)),
+        Setting("as above, optimising scaled STFT coefficients (configs/baseline.yaml)", frontend=power,
+                domain="waveform", wave_param="stft",
+                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
+                                          auditory_weight=1.0, spectrum_weight=1.0)),
     ]
 
 
-def baseline(s: Setting, wave: torch.Tensor, seconds: float, max_iter: int, device) -> tuple[torch.Tensor, float]:
+def baseline(s: Setting, wave: torch.Tensor, seconds: float, max_iter: int, device,
+             seed: int = 0) -> tuple[torch.Tensor, float]:
     fe = build_frontend(s.frontend).to(device)
     obj = TextureObjective(build_descriptor(fe.n_freq, s.descriptor), s.objective).to(device)
     t0 = time.perf_counter()
-    out = run_baseline(obj, fe, [wave.to(device)], seconds, config=OptimizeConfig(max_iter=max_iter, progress=False),
-                       domain=s.domain)
+    cfg = OptimizeConfig(max_iter=max_iter, progress=False, wave_param=s.wave_param, seed=seed)
+    out = run_baseline(obj, fe, [wave.to(device)], seconds, config=cfg, domain=s.domain)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return out.wave.float().cpu(), time.perf_counter() - t0
@@ -119,6 +126,7 @@ def main() -> None:
     p.add_argument("--only", nargs="*", type=int, help="baseline settings to run (indices; default all; none: generators only)")
     p.add_argument("--out", default="bench/ablation")
     p.add_argument("--save-audio", action="store_true", help="write each synthesis to --out as WAV")
+    p.add_argument("--seed", type=int, default=0, help="the baselines' noise start")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out)
@@ -128,6 +136,10 @@ def main() -> None:
     if args.train_steps > 0:
         runs += [("generator", i) for i in args.generator_settings]
     results: dict[str, dict[str, dict]] = {}
+    copy_fe = STFTFrontend()  # the copy score's spectrograms (n_fft 1024 / hop 256)
+
+    def spec(w: torch.Tensor) -> torch.Tensor:
+        return copy_fe(w)[0]
     for clip in args.clips:
         path = ROOT / "data" / f"{clip}.ogg"
         wave = load_audio(path)
@@ -136,16 +148,21 @@ def main() -> None:
             s = sets[i]
             key = f"{kind}: {s.name}"
             if kind == "baseline":
-                cand, secs = baseline(s, half, args.seconds, args.max_iter, device)
+                cand, secs = baseline(s, half, args.seconds, args.max_iter, device, args.seed)
             else:
                 cand, secs = generator(s, path, args.seconds, args.train_steps)
             r = texture_ratio(wave, cand, 22050)
+            # copy score against the source half, and the level of an independent excerpt (the unseen half)
+            copy = copy_score(spec(half), spec(cand))["mean"]
+            indep = copy_score(spec(half), spec(wave[half.shape[-1]:][: cand.shape[-1]]))["mean"]
             if args.save_audio:
-                save_wav(out / f"{clip}_{kind}{i}.wav", cand, 22050, overwrite=True)
-            results.setdefault(key, {})[clip] = {"ratio": r["ratio"], "seconds": secs,
+                save_wav(out / f"{clip}_{kind}{i}_seed{args.seed}.wav", cand, 22050, overwrite=True)
+            results.setdefault(key, {})[clip] = {"ratio": r["ratio"], "seconds": secs, "copy": copy,
+                                                 "copy_independent": indep,
                                                  **{k: v for k, v in r.items() if k.startswith("ratio_")}}
-            print(f"{clip:8s} {key:50s} ratio {r['ratio']:.2f}  ({secs:.1f} s)", flush=True)
-            (out / "ablation.json").write_text(json.dumps(results, indent=1))
+            print(f"{clip:8s} {key:50s} ratio {r['ratio']:.2f}  copy {copy:.2f} (independent {indep:.2f})  "
+                  f"({secs:.1f} s)", flush=True)
+            (out / f"ablation_seed{args.seed}.json" if args.seed else out / "ablation.json").write_text(json.dumps(results, indent=1))
     dev = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"\n### Texture-statistics ratio to the unseen half (1.0 = the recording itself; lower is better), "
           f"{args.seconds:.0f} s, device: {dev}\n")
