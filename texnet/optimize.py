@@ -1,9 +1,12 @@
-"""The per-example optimisation baseline: optimise a spectrogram against the shared objective.
+"""The per-example optimisation baseline: a spectrogram, or the audio itself, optimised against the objective.
 
-Texture synthesis (style only) and style transfer (content + style) of any output length. The
-spectrogram is reparametrised as ``spec = softplus(theta)``, so it is a valid (non-negative)
-log-magnitude spectrogram at every step; unconstrained optimisation drives many bins negative and
-clamping afterwards destroys the match.
+Texture synthesis (style only) and style transfer (content + style) of any output length. In the
+waveform domain (``configs/baseline.yaml``, the CLI's default) the audio is optimised through its STFT
+coefficients scaled by the source's amplitude per bin (:func:`scaled_stft_parametrisation`) and judged
+by :class:`~texnet.wave_objective.WaveObjective`; no phase retrieval. In the spectrogram domain (the
+paper's; ``configs/paper.yaml``) the spectrogram is reparametrised as ``spec = softplus(theta)``, so it is
+a valid (non-negative) log-magnitude spectrogram at every step; unconstrained optimisation drives many
+bins negative and clamping afterwards destroys the match.
 
 Edge frames of an unpadded descriptor are covered by fewer convolution windows than inner frames and
 come out louder (measured with the seed recipe). The baseline therefore optimises ``receptive_field -
