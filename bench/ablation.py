@@ -35,6 +35,9 @@ from texnet.metrics import copy_score, texture_ratio  # noqa: E402
 from texnet.objectives import ObjectiveConfig, TextureObjective  # noqa: E402
 from texnet.optimize import OptimizeConfig, run_baseline  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_phase_free import independent_copy  # noqa: E402  (sibling bench script)
+
 TEXTURES = ["rain", "wind", "fire", "stream", "crowd", "insects", "machine"]
 
 
@@ -154,7 +157,7 @@ def main() -> None:
             r = texture_ratio(wave, cand, 22050)
             # copy score against the source half, and the level of an independent excerpt (the unseen half)
             copy = copy_score(spec(half), spec(cand))["mean"]
-            indep = copy_score(spec(half), spec(wave[half.shape[-1]:][: cand.shape[-1]]))["mean"]
+            indep = independent_copy(clip, args.seconds)
             if args.save_audio:
                 save_wav(out / f"{clip}_{kind}{i}_seed{args.seed}.wav", cand, 22050, overwrite=True)
             results.setdefault(key, {})[clip] = {"ratio": r["ratio"], "seconds": secs, "copy": copy,
@@ -162,7 +165,8 @@ def main() -> None:
                                                  **{k: v for k, v in r.items() if k.startswith("ratio_")}}
             print(f"{clip:8s} {key:50s} ratio {r['ratio']:.2f}  copy {copy:.2f} (independent {indep:.2f})  "
                   f"({secs:.1f} s)", flush=True)
-            (out / f"ablation_seed{args.seed}.json" if args.seed else out / "ablation.json").write_text(json.dumps(results, indent=1))
+            name = f"ablation_seed{args.seed}.json" if args.seed else "ablation.json"
+            (out / name).write_text(json.dumps(results, indent=1))
     dev = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"\n### Texture-statistics ratio to the unseen half (1.0 = the recording itself; lower is better), "
           f"{args.seconds:.0f} s, device: {dev}\n")
