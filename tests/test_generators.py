@@ -173,3 +173,44 @@ def test_phase_advance_makes_a_steady_output_a_consistent_stft():
     c1, s1 = g.phase_rotation(3 + 4 * 10**9, 5)
     assert torch.equal(c0, c1) and torch.equal(s0, s1)
     assert torch.allclose(c0[1], torch.cos(torch.arange(3, 8) * torch.pi / 2), atol=1e-6)
+
+
+def test_centred_waveform_generator_emits_zero_mean_frames_and_tracks_the_mean():
+    """A constant output (weights zeroed, random bias) is all mean: uncentred it is a steady tone in every
+    fourth bin; centred, training's frames average to zero per bin over batch and time, the running mean
+    follows the batch's, and in eval the running mean is what is removed (so a stream stays the same)."""
+    from texnet.generators import CENTER_MOMENTUM, WaveformGenerator
+
+    g = WaveformGenerator(9, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2], noise_channels=2,
+                                             noise_scales=2, center=True))
+    with torch.no_grad():
+        g.body.out.weight.mul_(0.1)
+        g.body.out.bias.normal_(generator=torch.Generator().manual_seed(0))
+    noise = g.make_noise(30, [0, 1])
+    g.train()
+    out = g(noise)
+    assert out.mean((0, 2)).abs().max() < 1e-5 * out.abs().mean()
+    out.abs().square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
+    raw_mean = torch.complex(*g.mean_frame) / CENTER_MOMENTUM  # one step from zero
+    assert raw_mean.abs().max() > 0.1 * out.abs().mean()  # there was a mean to remove
+    with torch.no_grad():
+        for _ in range(300):
+            g(noise)
+        g.eval()
+        assert torch.allclose(torch.complex(*g.mean_frame), raw_mean, rtol=1e-3, atol=1e-6)
+        evald = g(noise)
+        assert evald.mean((0, 2)).abs().max() < 1e-3 * evald.abs().mean()
+        # eval removes a fixed frame: a window of a longer generation is that generation's slice
+        long, part = g.generate(40, seed=3), g.generate(10, seed=3, start=20)
+        assert torch.allclose(long[:, 20:30], part, atol=1e-5)
+    state = g.state_dict()
+    assert "mean_frame" in state
+    g2 = WaveformGenerator(9, g.config)
+    g2.load_state_dict(state)
+    assert torch.equal(g2.mean_frame, g.mean_frame)
+
+
+def test_center_needs_the_waveform_generator():
+    with pytest.raises(ValueError, match="center"):
+        build_generator(9, GeneratorConfig(kind="texture", center=True))

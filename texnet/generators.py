@@ -55,6 +55,8 @@ class GeneratorConfig:
     frame's phase as is; ``"advance"`` turns bin ``k`` of absolute frame ``t`` further by
     ``2 pi k t hop / n_fft``, the phase a steady sinusoid at the bin's centre gains from frame to frame,
     so a constant output is a steady tone instead of frames that cancel (see :class:`WaveformGenerator`).
+    ``center`` (waveform kind only): subtract each bin's mean complex frame (of the batch while training,
+    a running average of those in eval) - see :class:`WaveformGenerator`.
     """
 
     kind: Literal["texture", "style", "waveform"] = "texture"
@@ -67,6 +69,10 @@ class GeneratorConfig:
     norm: Literal["layer", "none"] = "layer"
     magnitude: Literal["exp", "softplus"] = "exp"
     phase: Literal["free", "advance"] = "free"
+    center: bool = False
+
+
+CENTER_MOMENTUM = 0.05  # of the running mean frame per training step (about the last 20 batches)
 
 
 def _block_seed(seed: int, scale: int, block: int) -> int:
@@ -253,6 +259,8 @@ class WaveformGenerator(TextureGenerator):
         self.n_fft = 2 * (n_freq - 1)
         self.hop_length = hop_length
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
+        if c.center:
+            self.register_buffer("mean_frame", torch.zeros(2, n_freq))  # running (real, imag) mean per bin
 
     @torch.no_grad()
     def set_output_bias(self, mean_mag: torch.Tensor) -> None:
@@ -286,7 +294,25 @@ class WaveformGenerator(TextureGenerator):
         if self.config.phase == "advance":
             c, s = self.phase_rotation(start, out.shape[-1])
             u, v = u * c - v * s, u * s + v * c
-        return torch.complex(u * scale, v * scale)
+        re, im = u * scale, v * scale
+        if self.config.center:
+            re, im = self._center(re, im)
+        return torch.complex(re, im)
+
+    def _center(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Remove each bin's mean frame: the batch's while training (and track it), the running one in eval.
+
+        A noise STFT's frames average to zero in every bin; a constant part of a bin's frames is a steady
+        sinusoid at the bin's centre where hop and n_fft let it add up (bins 4k at hop n_fft / 4) and cancels
+        elsewhere. Uncentred, the default wind generator's constant part held a median 15-22 % of a bin's
+        power (up to 70 %): lines at multiples of 86 Hz in its 8192-point spectrum."""
+        if self.training:
+            mean = torch.stack([re.mean((0, 2)), im.mean((0, 2))])
+            with torch.no_grad():
+                self.mean_frame.lerp_(mean.detach().to(self.mean_frame), CENTER_MOMENTUM)
+        else:
+            mean = self.mean_frame.to(re)
+        return re - mean[0, :, None], im - mean[1, :, None]
 
 
 class StyleGenerator(nn.Module):
@@ -324,6 +350,8 @@ class StyleGenerator(nn.Module):
 def build_generator(n_freq: int, config: GeneratorConfig, hop_length: int | None = None) -> nn.Module:
     """The generator ``config`` names; ``hop_length`` (the front end's) is needed by a waveform
     generator with ``phase="advance"``."""
+    if config.center and config.kind != "waveform":
+        raise ValueError(f"center applies to the waveform generator's complex frames, not kind {config.kind!r}")
     if config.kind == "texture":
         return TextureGenerator(n_freq, config)
     if config.kind == "style":
