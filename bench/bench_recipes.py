@@ -113,6 +113,8 @@ def evaluate_run(args, texture: str, recipe: str) -> dict:
         "heldout_style_ratio": statistics.mean(x["heldout_style_ratio"]["ratio"] for x in cand),
         "copy_score": statistics.mean(x["copy_score"]["mean"] for x in cand),
         "diversity": c["diversity"], "objective_real": real_obj, "objective_generator": gen_obj,
+        "spectral_lines": statistics.mean(x["spectral_lines"]["count"] for x in cand),
+        "spectral_lines_reference": c["reference"]["spectral_lines"]["count"],
     }
 
 
@@ -123,13 +125,16 @@ def table(rows: list[dict], recipes: dict[str, list[str]], args, walls: dict) ->
              f"CPU, {args.jobs} training(s) at a time, {args.threads} torch thread(s) each. Recipes:", ""]
     lines += [f"- **{name}**: `{' '.join(extra) or '(base config)'}`" for name, extra in recipes.items()]
     lines += ["", "| texture | recipe | texture ratio | mean / cv / skew / kurt / corr / mod | held-out style ratio | "
-              "copy (independent) | diversity | objective: generator (real) | train s |", "|---|---|---|---|---|---|---|---|---|"]
+              "copy (independent) | diversity | spectral lines (source) | objective: generator (real) | train s |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         groups = " / ".join(f"{r['groups'][g]:.1f}" for g in GROUPS)
         top = f" (max {max(r['texture_ratio_seeds']):.2f})" if len(r["texture_ratio_seeds"]) > 2 else ""
         lines.append(f"| {r['texture']} | {r['recipe']} | {r['texture_ratio']:.2f}{top} | {groups} | "
                      f"{r['heldout_style_ratio']:.2f} | {r['copy_score']:.2f} ({r['independent_copy']:.2f}) | "
-                     f"{r['diversity']:.2f} | {r['objective_generator']:.3f} ({r['objective_real']:.3f}) | "
+                     f"{r['diversity']:.2f} | {r.get('spectral_lines', float('nan')):.0f} "
+                     f"({r.get('spectral_lines_reference', float('nan')):.0f}) | "
+                     f"{r['objective_generator']:.3f} ({r['objective_real']:.3f}) | "
                      f"{walls.get(r['texture'] + '_' + r['recipe'], float('nan')):.0f} |")
     lines += ["", "| recipe | " + " | ".join(args.textures) + " | mean | within 1.5 |",
               "|---|" + "---|" * (len(args.textures) + 2)]

@@ -41,7 +41,7 @@ def test_table_with_two_candidates(wavs):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     for label in ("texture statistics distance", "kurtosis", "score (mean of the groups)", "texture ratio",
-                  "copy score", "held-out style distance", "diversity (candidate 1 vs candidate 2)",
+                  "copy score", "held-out style distance", "spectral lines", "diversity (candidate 1 vs candidate 2)",
                   "assume each candidate was made from the reference's first half"):
         assert label in out, label
     assert "candidate 1" in out and "candidate 2" in out
@@ -56,13 +56,15 @@ def test_json_is_one_object_with_the_expected_keys(wavs):
     rain, fire = report["candidates"]
     for c in (rain, fire):
         assert set(c) >= {"path", "seconds", "texture_distance", "texture_ratio", "copy_score", "heldout_style",
-                          "heldout_style_ratio"}
+                          "heldout_style_ratio", "spectral_lines"}
+        assert c["spectral_lines"]["count"] >= 0 and c["spectral_lines"]["ripple_db"] > 0
         assert set(c["texture_distance"]) == {"mean", "cv", "skew", "kurtosis", "corr", "mod", "score"}
         assert {"ratio", "distance", "baseline"} <= set(c["texture_ratio"])
     # an excerpt of the reference copies it; the fire is further from the rain by every measure
     assert rain["copy_score"]["mean"] > 0.99 > 0.5 > fire["copy_score"]["mean"]
     assert rain["texture_ratio"]["ratio"] < fire["texture_ratio"]["ratio"]
     assert rain["heldout_style"]["distance"] < fire["heldout_style"]["distance"]
+    assert report["reference"]["spectral_lines"]["count"] == 0  # the bundled rain has no steady tone
     assert 0.5 < report["diversity"] <= 1.0
 
 

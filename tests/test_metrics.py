@@ -243,3 +243,23 @@ def test_texture_ratios_matches_texture_ratio(clips):
     many = M.texture_ratios(rain[:h], rain[h:], [cand, rain[:h]], SR)
     assert many[0] == pytest.approx(one)
     assert many[1]["ratio"] == pytest.approx(1.0)
+
+
+def test_spectral_lines_count_added_tones_not_noise_or_level():
+    """White noise has no line; each steady tone 23 dB under the noise's total power adds one peak (or
+    two neighbouring bins) at its frequency; level does not matter; only 50-4000 Hz counts."""
+    sr = 22050
+    noise = _noise(5.0, 0)
+    t = torch.arange(noise.shape[0]) / sr
+    clean = M.spectral_lines(noise, sr)
+    assert clean["count"] == 0
+    tones = sum(0.1 * noise.std() * torch.sin(2 * torch.pi * f * t) for f in (215.3, 861.3, 1722.7))
+    lined = M.spectral_lines(noise + tones, sr)
+    assert 3 <= lined["count"] <= 6 and lined["ripple_db"] > clean["ripple_db"]
+    assert M.spectral_lines(100 * (noise + tones), sr) == pytest.approx(lined)
+    assert M.spectral_lines(noise + 0.1 * noise.std() * torch.sin(2 * torch.pi * 6000 * t), sr)["count"] == 0
+
+
+def test_spectral_lines_of_the_bundled_steady_clips_are_none(clips):
+    for name in ("rain", "wind"):
+        assert M.spectral_lines(clips[name], 22050)["count"] == 0, name

@@ -23,6 +23,8 @@ GUIDE = """how to read (calibrated on the bundled clips, see texnet/metrics.py):
   held-out style    style loss under descriptors no config trains against; its ratio reads like the
                     texture ratio (other textures 2-700x for steady noises, but only 0.9-2.5x for
                     machine and crowd)
+  spectral lines    narrow peaks of the long-term spectrum; more than the reference has = tones the
+                    synthesis added (none in rain, wind, fire, insects; machine's hum 11-13)
   diversity         0 = the two candidates repeat each other, ~1 = nothing of one recurs in the other"""
 
 
@@ -31,8 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "evaluate",
         help="metrics of one or two synthesised textures against a reference recording",
         description="Texture statistics distance (per group and combined), texture ratio against the "
-                    "reference's unseen second half, copy score, held-out style distance, and the diversity "
-                    "of two candidates.",
+                    "reference's unseen second half, copy score, held-out style distance, spectral lines (steady tones), and the "
+                    "diversity of two candidates.",
         epilog="The texture ratio and held-out style ratio assume the candidate was made from the reference's "
                "first half only (train_fraction 0.5); they need a reference of at least 4 s.",
     )
@@ -88,6 +90,10 @@ def _table(report: dict, ref_path: str, cand_paths: list[str]) -> str:
     lines.append("held-out style distance")
     row("  vs reference", lambda c: c["heldout_style"]["distance"], 4)
     row("  ratio vs 2nd half", lambda c: c["heldout_style_ratio"]["ratio"])
+    ref_lines = report["reference"]["spectral_lines"]
+    lines.append(f"spectral lines (steady tones; reference: {ref_lines['count']}, ripple {ref_lines['ripple_db']:.2f} dB)")
+    row("  peaks > 6 dB, 50-4000 Hz", lambda c: c["spectral_lines"]["count"], 0)
+    row("  ripple (dB)", lambda c: c["spectral_lines"]["ripple_db"], 2)
     if report["diversity"] is not None:
         lines.append(f"{'diversity (candidate 1 vs candidate 2)':<{width}}{_fmt(report['diversity']):>14}")
     lines.append("")

@@ -19,6 +19,9 @@ formats). The measures and how to read them are documented and calibrated in :mo
 - ``heldout_style``: the mean/covariance style loss under descriptors no config trains against, with
   the whole reference as target; ``heldout_style_ratio`` its calibrated form against ``B`` (same
   assumption as ``texture_ratio``).
+- ``spectral_lines``: narrow peaks of the long-term spectrum (steady tones, hum), of each candidate and of
+  the reference (``reference.spectral_lines``): more than the reference has are tones the synthesis added,
+  which no texture statistic resolves (:func:`texnet.metrics.spectral_lines`).
 - ``diversity`` between the two candidates when two are given (0: they repeat each other; near 1: no
   patch of one recurs in the other).
 """
@@ -47,7 +50,8 @@ def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
     as in the calibrations) makes the spectrograms for the copy score, the held-out style distance and
     diversity. Returns ``{"reference": {"seconds"}, "sample_rate", "candidates": [per-candidate dict with
     "seconds", "texture_distance", "texture_ratio" (or None), "copy_score", "heldout_style",
-    "heldout_style_ratio" (or None)], "diversity" (or None), "notes": [str]}``.
+    "heldout_style_ratio" (or None), "spectral_lines"], "diversity" (or None), "notes": [str]}``; the
+    reference's entry holds "seconds" and "spectral_lines".
     """
     from .frontends import STFTFrontend
 
@@ -91,7 +95,9 @@ def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
             "copy_score": M.copy_score(ref_spec, spec),
             "heldout_style": heldout[i],
             "heldout_style_ratio": None if heldout_ratios is None else heldout_ratios[i],
+            "spectral_lines": M.spectral_lines(c, sample_rate),
         })
     div = M.diversity(cand_specs[0], cand_specs[1]) if len(cands) == 2 else None
-    return {"reference": {"seconds": _seconds(ref, sample_rate)}, "sample_rate": int(sample_rate),
+    reference = {"seconds": _seconds(ref, sample_rate), "spectral_lines": M.spectral_lines(ref, sample_rate)}
+    return {"reference": reference, "sample_rate": int(sample_rate),
             "candidates": out_cands, "diversity": div, "notes": notes}
