@@ -91,7 +91,8 @@ def _table(report: dict, ref_path: str, cand_paths: list[str]) -> str:
     row("  vs reference", lambda c: c["heldout_style"]["distance"], 4)
     row("  ratio vs 2nd half", lambda c: c["heldout_style_ratio"]["ratio"])
     ref_lines = report["reference"]["spectral_lines"]
-    lines.append(f"spectral lines (steady tones; reference: {ref_lines['count']}, ripple {ref_lines['ripple_db']:.2f} dB)")
+    lines.append(f"spectral lines (steady tones; reference: {ref_lines['count']}, "
+                 f"ripple {ref_lines['ripple_db']:.2f} dB)")
     row("  peaks > 6 dB, 50-4000 Hz", lambda c: c["spectral_lines"]["count"], 0)
     row("  ripple (dB)", lambda c: c["spectral_lines"]["ripple_db"], 2)
     if report["diversity"] is not None:

@@ -714,7 +714,8 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     of :data:`LINE_N_FFT` (hop a quarter) between ``low_hz`` and ``high_hz`` that stand more than
     :data:`LINE_THRESHOLD_DB` above the running median over :data:`LINE_WIDTH_BINS` bins.
 
-    Returns ``count`` (such bins that are local maxima: one per line) and ``ripple_db`` (standard deviation of the spectrum about that median).
+    Returns ``count`` (such bins that are local maxima: one per line) and ``ripple_db`` (standard deviation
+    of the spectrum about that median).
     A steady tone is one bin of a 2.7 Hz spectrum, 1/30 of the narrowest band :func:`texture_statistics`
     averages over, so it hardly moves any texture statistic while it is heard as a hum or whistle. Measured
     (10 s, 22.05 kHz): the bundled rain, wind, fire and insects have none in either half, stream 2, crowd 3-6
@@ -735,4 +736,5 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     inner = F.pad(level[None, None], (1, 1), mode="replicate")[0, 0]
     peak = (level >= inner[:-2]) & (level > inner[2:])  # one count per line: the window spreads it over bins
     band = (hz >= low_hz) & (hz <= high_hz)
-    return {"count": int((peak & band & (residual > LINE_THRESHOLD_DB)).sum()), "ripple_db": float(residual[band].std())}
+    count = int((peak & band & (residual > LINE_THRESHOLD_DB)).sum())
+    return {"count": count, "ripple_db": float(residual[band].std())}
