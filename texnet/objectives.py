@@ -50,9 +50,7 @@ class ObjectiveConfig:
     generator) judges audio by one STFT per listed ``n_fft`` (hop ``n_fft // 4``), each with its own
     descriptor, instead of the front end's one STFT; see :mod:`texnet.wave_objective`.
     ``spectrum_weight`` adds the long-term spectrum in a true log scale to the style (see
-    :meth:`TextureObjective.spectrum_loss`); ``spectrum_per_item`` compares each item's spectrum with the
-    target's even when the style is pooled over the batch (so each crop, not only their mean, must have the
-    source's spectrum). ``band_whitening`` (waveform domain, ``scale: power``
+    :meth:`TextureObjective.spectrum_loss`). ``band_whitening`` (waveform domain, ``scale: power``
     only) divides each STFT bin's power by the target's long-term power in that bin raised to this
     exponent before the descriptor sees it: 0 = off, 1 = every bin at the same mean level, so quiet
     high bands weigh as much as loud low ones (see :mod:`texnet.wave_objective`). ``auditory_weight``
@@ -68,7 +66,6 @@ class ObjectiveConfig:
     layer_weights: list[float] | None = None
     resolutions: list[int] = field(default_factory=list)
     spectrum_weight: float = 0.0
-    spectrum_per_item: bool = False
     band_whitening: float = 0.0
     auditory_weight: float = 0.0
 
@@ -322,8 +319,7 @@ class TextureObjective(nn.Module):
             raise ValueError("a style memory needs the pooled statistics (pooled=True)")
         if pooled:
             acts = [pool_batch(a) for a in acts]
-            if not self.config.spectrum_per_item:
-                spec = None if spec is None else pool_batch(spec)
+            spec = None if spec is None else pool_batch(spec)
         with torch.autocast(acts[0].device.type, enabled=False):
             loss = self._style_fp32([a.float() for a in acts], memory)
             if memory is not None:
@@ -336,8 +332,7 @@ class TextureObjective(nn.Module):
             if self.config.spectrum_weight:
                 if spec is None:
                     raise ValueError("this objective has a spectrum_weight: pass the spectrogram to style_from_acts")
-                spectrum = self.spectrum_loss(spec.float())
-                loss = loss + self.config.spectrum_weight * (spectrum.mean(0, keepdim=True) if pooled else spectrum)
+                loss = loss + self.config.spectrum_weight * self.spectrum_loss(spec.float())
             return loss
 
     def spectrum_loss(self, spec: torch.Tensor) -> torch.Tensor:
