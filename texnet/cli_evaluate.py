@@ -33,8 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "evaluate",
         help="metrics of one or two synthesised textures against a reference recording",
         description="Texture statistics distance (per group and combined), texture ratio against the "
-                    "reference's unseen second half, copy score, held-out style distance, spectral lines (steady tones), and the "
-                    "diversity of two candidates.",
+                    "reference's unseen second half, copy score, held-out style distance, spectral lines "
+                    "(steady tones), and the diversity of two candidates.",
         epilog="The texture ratio and held-out style ratio assume the candidate was made from the reference's "
                "first half only (train_fraction 0.5); they need a reference of at least 4 s.",
     )

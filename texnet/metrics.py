@@ -719,9 +719,10 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     A steady tone is one bin of a 2.7 Hz spectrum, 1/30 of the narrowest band :func:`texture_statistics`
     averages over, so it hardly moves any texture statistic while it is heard as a hum or whistle. Measured
     (10 s, 22.05 kHz): the bundled rain, wind, fire and insects have none in either half, stream 2, crowd 3-6
-    (voices), machine 11-13 (hum); the default waveform generators (500 steps, seeds 0/1) of rain 23-26,
+    (voices), machine 11-13 (hum); uncentred waveform generators (500 steps, seeds 0/1) of rain 23-26,
     stream 17-19, insects 12-13, wind 10, fire 4-5, at multiples of 86 Hz (their bins 4k: see
-    :class:`texnet.generators.WaveformGenerator`); with ``generator.center`` rain 4, wind 0.
+    :class:`texnet.generators.WaveformGenerator`); with ``generator.center`` (the config's default now)
+    rain 4, wind 0.
     An estimate from few frames is noisy: from about 3 s on a noise has none by chance (10 s: 0).
     """
     w = _as_wave(wave)
