@@ -28,9 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from texnet.audio import load_audio, save_wav  # noqa: E402
 from texnet.descriptors import DescriptorConfig, build_descriptor  # noqa: E402
-from texnet.frontends import FrontendConfig, build_frontend  # noqa: E402
+from texnet.frontends import FrontendConfig, STFTFrontend, build_frontend  # noqa: E402
 from texnet.generators import GeneratorConfig  # noqa: E402
-from texnet.frontends import STFTFrontend  # noqa: E402
 from texnet.metrics import copy_score, texture_ratio  # noqa: E402
 from texnet.objectives import ObjectiveConfig, TextureObjective  # noqa: E402
 from texnet.optimize import OptimizeConfig, run_baseline  # noqa: E402
@@ -147,6 +146,7 @@ def main() -> None:
         path = ROOT / "data" / f"{clip}.ogg"
         wave = load_audio(path)
         half = wave[: wave.shape[-1] // 2]
+        indep = independent_copy(clip, args.seconds)  # the level of an independent excerpt: once per clip
         for kind, i in runs:
             s = sets[i]
             key = f"{kind}: {s.name}"
@@ -155,9 +155,7 @@ def main() -> None:
             else:
                 cand, secs = generator(s, path, args.seconds, args.train_steps)
             r = texture_ratio(wave, cand, 22050)
-            # copy score against the source half, and the level of an independent excerpt (the unseen half)
-            copy = copy_score(spec(half), spec(cand))["mean"]
-            indep = independent_copy(clip, args.seconds)
+            copy = copy_score(spec(half), spec(cand))["mean"]  # against the source half
             if args.save_audio:
                 save_wav(out / f"{clip}_{kind}{i}_seed{args.seed}.wav", cand, 22050, overwrite=True)
             results.setdefault(key, {})[clip] = {"ratio": r["ratio"], "seconds": secs, "copy": copy,
