@@ -91,6 +91,17 @@ def test_errors_on_short_input_and_missing_target():
         aud.loss(torch.randn(1, 1000))
 
 
+def test_targets_move_with_the_module():
+    """The targets are buffers: ``.to(...)`` (a GPU in training) takes them along, as it does the gains."""
+    aud = AuditoryStatistics(SR)
+    aud.set_target([clicks(2.0, 0)])
+    before = dict(aud.named_buffers())
+    aud.to(torch.float64)
+    for k in ("mean", "cv", "skew", "kurtosis", "corr", "mod"):
+        t = getattr(aud, f"_target_{k}")
+        assert t.dtype == torch.float64 and torch.allclose(t, before[f"_target_{k}"].double())
+
+
 def test_wave_objective_adds_the_weighted_term(rain_wave):
     fe = build_frontend(FrontendConfig(n_fft=256, hop_length=64, scale="power"))
     desc = DescriptorConfig(n_filters=16, kernel_sizes=[5])

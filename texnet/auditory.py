@@ -94,7 +94,7 @@ class AuditoryStatistics(nn.Module):
         self.register_buffer("mod_gains", torch.from_numpy(mod).float(), persistent=False)
         self.register_buffer("seg_window", torch.hann_window(segment), persistent=False)
         self.register_buffer("floor", torch.tensor(1e-12), persistent=False)
-        self._targets: dict[str, torch.Tensor] | None = None
+        self.has_target = False
 
     def min_samples(self) -> int:
         """Shortest waveform with one whole modulation segment between the dropped edge frames."""
@@ -155,15 +155,17 @@ class AuditoryStatistics(nn.Module):
         power = sum(wi * self.envelopes(x[None].float()).pow(2 / self.compression).mean() for wi, x in zip(w, waves))
         self.floor = ENV_FLOOR * power
         stats = [self.statistics(x[None].float()) for x in waves]
-        self._targets = {k: sum(wi * s[k] for wi, s in zip(w, stats)) for k in STAT_GROUPS}
+        for k in STAT_GROUPS:  # buffers, so that moving the module (to a GPU) moves its targets too
+            self.register_buffer(f"_target_{k}", sum(wi * s[k] for wi, s in zip(w, stats)), persistent=False)
+        self.has_target = True
 
     def loss(self, wave: torch.Tensor, pooled: bool = True) -> torch.Tensor:
         """Mean over the statistic groups of each group's mean squared error over its scale
         (:data:`texnet.metrics.GROUP_SCALES`: 1 = as far as unrelated recordings typically are):
         ``(1,)`` if ``pooled``, else ``(batch,)``. Logs where :mod:`texnet.metrics` compares logs."""
-        if self._targets is None:
+        if not self.has_target:
             raise RuntimeError("no auditory target: call set_target first")
-        s, t = self.statistics(wave, pooled), self._targets
+        s, t = self.statistics(wave, pooled), {k: getattr(self, f"_target_{k}") for k in STAT_GROUPS}
         lg = torch.log10
         k = t["corr"].shape[-1]
         off = ~torch.eye(k, dtype=torch.bool, device=wave.device)
