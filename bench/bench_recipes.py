@@ -66,7 +66,8 @@ def train_all(args, recipes: dict[str, list[str]]) -> dict[str, float]:
 
 
 def pooled_objective(ckpt: Path, clip, wave) -> tuple[float, float]:
-    """The training objective (pooled style of 16 evenly spaced 1.5 s crops) on the unseen half and on ``wave``."""
+    """The training objective (pooled style of 16 evenly spaced 1.5 s crops, or the shortest the objective
+    judges if longer) on the unseen half and on ``wave``."""
     import torch
 
     from texnet.module import TextureModule
@@ -75,7 +76,8 @@ def pooled_objective(ckpt: Path, clip, wave) -> tuple[float, float]:
     m = TextureModule(**{k: hp[k] for k in ("frontend", "descriptor", "objective", "generator")})
     h = clip.shape[-1] // 2
     m.set_targets([clip[:h]])
-    n = int(1.5 * m.fe_cfg.sample_rate)
+    # 1.5 s crops, or longer where the objective needs them (a long auditory segment)
+    n = max(int(1.5 * m.fe_cfg.sample_rate), m.wave_objective.min_samples() if m.wave_objective is not None else 0)
 
     def crops(w):
         return torch.stack([w[s:s + n] for s in torch.linspace(0, w.shape[-1] - n - 1, 16).long().tolist()])

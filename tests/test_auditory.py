@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from texnet.auditory import SOURCE_EDGE_S, AuditoryStatistics
+from texnet.auditory import SOURCE_EDGE_S, AuditoryStatistics, segment_frames
 from texnet.descriptors import DescriptorConfig, build_descriptor
 from texnet.frontends import FrontendConfig, build_frontend
 from texnet.metrics import texture_statistics
@@ -100,6 +100,30 @@ def test_targets_move_with_the_module():
     for k in ("mean", "cv", "skew", "kurtosis", "corr", "mod"):
         t = getattr(aud, f"_target_{k}")
         assert t.dtype == torch.float64 and torch.allclose(t, before[f"_target_{k}"].double())
+
+
+def test_longer_segments_judge_slower_modulation():
+    """A 3 s Welch segment adds the 0.5 and 1 Hz bands; only it tells noise swelling at 0.5 Hz from steady noise."""
+    assert [segment_frames(s, SR) for s in (0.75, 1.5, 3.0)] == [256, 512, 1024]
+    with pytest.raises(ValueError, match="positive"):
+        segment_frames(0.0, SR)
+    short, long = AuditoryStatistics(SR, n_bands=8), AuditoryStatistics(SR, n_bands=8, segment=1024)
+    assert short.mod_gains.shape[0] == 6 and long.mod_gains.shape[0] == 8  # 2..64 Hz vs 0.5..64 Hz
+    assert long.min_samples() > 3 * SR
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(8 * SR) / SR
+    steady = torch.randn(8 * SR, generator=g)
+    swell = steady * (1 + 0.8 * torch.sin(2 * torch.pi * 0.5 * t))
+    slow = [long.statistics(x[None])["mod"][0, :, 0].mean() for x in (steady, swell)]
+    assert slow[1] > 5 * slow[0]
+
+
+def test_objective_config_sets_the_segment():
+    fe = build_frontend(FrontendConfig(n_fft=256, hop_length=64, scale="power"))
+    obj = TextureObjective(build_descriptor(fe.n_freq, DescriptorConfig(n_filters=8, kernel_sizes=[3])),
+                           ObjectiveConfig(resolutions=[128], auditory_weight=1.0, auditory_segment_s=1.5))
+    wo = WaveObjective.build(fe, obj)
+    assert wo.auditory.segment == 512 and wo.min_samples() >= wo.auditory.min_samples() > 1.5 * SR
 
 
 def test_wave_objective_adds_the_weighted_term(rain_wave):

@@ -11,8 +11,9 @@ correlations across bands and their modulation spectra, each compared in the uni
 :mod:`texnet.metrics` reports them in.
 
 It is computed differently from :func:`texnet.metrics.texture_statistics` (STFT band powers at 344 Hz
-instead of analytic sub-band envelopes at 400 Hz; modulation spectra by Welch segments of 0.74 s, so
-1.5 s training crops and a whole clip give the same estimate, hence no 0.5 and 1 Hz bands) but it is
+instead of analytic sub-band envelopes at 400 Hz; modulation spectra by Welch segments, 0.74 s by
+default, so that 1.5 s training crops and a whole clip give the same estimate, hence no 0.5 and 1 Hz
+bands unless longer crops allow longer segments) but it is
 the same family: with it in the objective the texture ratio is no longer an independent judge of the
 synthesis. The held-out descriptor ratio, copy score and diversity still are.
 
@@ -31,6 +32,14 @@ from .metrics import GROUP_SCALES, STAT_GROUPS, erb_filterbank, modulation_filte
 
 ENV_FLOOR = 1e-8  # of the target's mean band power: the envelope's floor (a silent band stays finite)
 SOURCE_EDGE_S = 0.1  # cut from both ends of a target recording (fades), as texnet.metrics does
+MOD_CENTRES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # texnet.metrics' octave modulation bands
+
+
+def segment_frames(seconds: float, sample_rate: int, hop_length: int = 64) -> int:
+    """A Welch segment of about ``seconds`` in envelope frames, rounded to a power of two (0.75 s -> 256)."""
+    if not seconds > 0:
+        raise ValueError(f"the auditory modulation segment must be positive, got {seconds} s")
+    return int(2 ** round(np.log2(seconds * sample_rate / hop_length)))
 
 
 class AuditoryStatistics(nn.Module):
@@ -53,12 +62,14 @@ class AuditoryStatistics(nn.Module):
 
     def __init__(self, sample_rate: int, n_ffts: Sequence[int] = (2048, 1024, 512, 256, 128), hop_length: int = 64, n_bands: int = 30,
                  low_hz: float = 50.0, compression: float = 0.3, segment: int = 256,
-                 mod_centres_hz: Sequence[float] = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)):
+                 mod_centres_hz: Sequence[float] | None = None):
         super().__init__()
         self.n_ffts = sorted((int(n) for n in n_ffts), reverse=True)
         self.hop_length, self.segment = int(hop_length), int(segment)
         self.compression = float(compression)
         self.env_rate = sample_rate / hop_length
+        if mod_centres_hz is None:  # the octave bands whose lower edge (half the centre) a segment resolves
+            mod_centres_hz = [c for c in MOD_CENTRES_HZ if c >= self.env_rate / self.segment]
         # a modulation band reaches an octave above its centre: keep those under the envelope's Nyquist
         mod_centres_hz = [c for c in mod_centres_hz if 2 * c <= self.env_rate / 2 * 1.01]
         if not mod_centres_hz:

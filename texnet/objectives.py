@@ -55,7 +55,9 @@ class ObjectiveConfig:
     exponent before the descriptor sees it: 0 = off, 1 = every bin at the same mean level, so quiet
     high bands weigh as much as loud low ones (see :mod:`texnet.wave_objective`). ``auditory_weight``
     (waveform domain only) adds the auditory texture statistics of the audio: band-envelope moments,
-    correlations and modulation spectra (:mod:`texnet.auditory`).
+    correlations and modulation spectra (:mod:`texnet.auditory`); their Welch segments last
+    ``auditory_segment_s`` (a power of two of envelope frames), which sets the slowest modulation band
+    judged: 0.75 s -> 2 Hz and up, 1.5 s -> 1 Hz, 3 s -> 0.5 Hz (training crops must be longer).
     """
 
     statistic: Literal["mean_cov", "gram"] = "mean_cov"
@@ -68,6 +70,7 @@ class ObjectiveConfig:
     spectrum_weight: float = 0.0
     band_whitening: float = 0.0
     auditory_weight: float = 0.0
+    auditory_segment_s: float = 0.75
 
 
 SPECTRUM_FLOOR = 1e-6  # of the target's mean level: the long-term spectrum's log floor

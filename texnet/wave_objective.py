@@ -24,7 +24,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .auditory import AuditoryStatistics
+from .auditory import AuditoryStatistics, segment_frames
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, STFTFrontend
 from .objectives import Losses, StyleMemory, TextureObjective
@@ -41,7 +41,7 @@ class WaveObjective(nn.Module):
     """
 
     def __init__(self, frontends: Sequence[Frontend], objectives: Sequence[TextureObjective], whitening: float = 0.0,
-                 auditory_weight: float = 0.0):
+                 auditory_weight: float = 0.0, auditory_segment_s: float = 0.75):
         super().__init__()
         if len(frontends) != len(objectives) or not frontends:
             raise ValueError("need one objective per front end, and at least one")
@@ -60,16 +60,19 @@ class WaveObjective(nn.Module):
         if auditory_weight < 0:
             raise ValueError(f"auditory_weight must be >= 0, got {auditory_weight}")
         self.auditory_weight = float(auditory_weight)
-        self.auditory = AuditoryStatistics(frontends[0].config.sample_rate) if auditory_weight else None
+        sr = frontends[0].config.sample_rate
+        self.auditory = (AuditoryStatistics(sr, segment=segment_frames(auditory_segment_s, sr))
+                         if auditory_weight else None)
 
     @classmethod
     def build(cls, frontend: Frontend, objective: TextureObjective) -> "WaveObjective":
         """The front end and objective themselves, or one STFT + descriptor + objective per resolution in
         ``objective.config.resolutions`` (same scale, window, descriptor and loss settings)."""
         resolutions = list(objective.config.resolutions or [])
-        whitening, auditory = objective.config.band_whitening, objective.config.auditory_weight
+        cfg = objective.config
+        whitening, auditory = cfg.band_whitening, (cfg.auditory_weight, cfg.auditory_segment_s)
         if not resolutions:
-            return cls([frontend], [objective], whitening, auditory)
+            return cls([frontend], [objective], whitening, *auditory)
         fe_cfg: FrontendConfig = frontend.config
         descriptor: DescriptorConfig = objective.descriptor.config
         frontends, objectives = [], []
@@ -80,7 +83,7 @@ class WaveObjective(nn.Module):
             desc = build_descriptor(fe.n_freq, replace(descriptor, seed=descriptor.seed + i))
             frontends.append(fe)
             objectives.append(TextureObjective(desc, objective.config))
-        return cls(frontends, objectives, whitening, auditory).to(objective.layer_weights.device)
+        return cls(frontends, objectives, whitening, *auditory).to(objective.layer_weights.device)
 
     @property
     def n_resolutions(self) -> int:
