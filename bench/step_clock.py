@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """``train.py`` plus a clock: the wall time and loss of every training step, as CSV in the run directory.
 
-    python bench/step_clock.py --config configs/rain.yaml --out runs/x --wandb off     # same arguments as train.py
+    python bench/step_clock.py --config configs/quickstart.yaml --out runs/x --wandb off     # same arguments as train.py
 
 Runs exactly ``train.py``'s LightningCLI (:func:`texnet.trainer_cli.main`) with one more callback,
 :class:`StepClock`, which writes ``<run>/step_clock.csv`` with ``step,seconds,loss,val_style`` (seconds

@@ -1,0 +1,52 @@
+"""The per-texture configs: overlays on the default recipe that name only their clip (and wind its own
+settings), so each trains the current default generator and no copy of the recipe goes stale."""
+import dataclasses
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from texnet.data import TextureDataModule
+from texnet.descriptors import DescriptorConfig
+from texnet.frontends import FrontendConfig
+from texnet.generators import GeneratorConfig
+from texnet.objectives import ObjectiveConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ROOT / "configs" / "quickstart_waveform.yaml"
+TEXTURES = ("rain", "wind", "fire", "stream", "crowd", "insects", "machine")
+SECTIONS = {"frontend": FrontendConfig, "descriptor": DescriptorConfig, "objective": ObjectiveConfig,
+            "generator": GeneratorConfig}
+
+
+@pytest.mark.parametrize("texture", TEXTURES)
+def test_texture_config_overlays_the_default_recipe(texture):
+    path = ROOT / "configs" / f"{texture}.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    assert f"--config configs/quickstart_waveform.yaml --config configs/{texture}.yaml" in path.read_text()
+    assert set(cfg) <= {"model", "data", "trainer"}
+    assert cfg["data"]["audio"] == [f"data/{texture}.ogg"] and (ROOT / cfg["data"]["audio"][0]).is_file()
+    data_args = set(inspect.signature(TextureDataModule.__init__).parameters)
+    assert set(cfg["data"]) <= data_args, set(cfg["data"]) - data_args
+    for section, values in cfg.get("model", {}).items():  # every key names a real setting
+        fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        assert set(values) <= fields, (section, set(values) - fields)
+
+
+def test_wind_overlay_merges_into_the_recipe():
+    """Given after the base, wind's keys replace the base's and every other setting stays."""
+    r = subprocess.run([sys.executable, "train.py", "--config", str(BASE), "--config", "configs/wind.yaml",
+                        "--print_config"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    merged = yaml.safe_load(r.stdout)
+    wind = yaml.safe_load((ROOT / "configs" / "wind.yaml").read_text())
+    base = yaml.safe_load(BASE.read_text())
+    assert merged["data"]["audio"] == ["data/wind.ogg"]
+    for section, values in wind.get("model", {}).items():
+        for key, value in values.items():
+            assert merged["model"][section][key] == value
+    assert merged["model"]["generator"]["center"] is True  # from the base
+    assert merged["model"]["objective"]["resolutions"] == base["model"]["objective"]["resolutions"]
