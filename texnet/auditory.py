@@ -28,11 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .metrics import GROUP_SCALES, STAT_GROUPS, erb_filterbank, modulation_filterbank
+from .metrics import GROUP_SCALES, MOD_CENTRES_HZ, STAT_GROUPS, erb_filterbank, modulation_filterbank
 
 ENV_FLOOR = 1e-8  # of the target's mean band power: the envelope's floor (a silent band stays finite)
 SOURCE_EDGE_S = 0.1  # cut from both ends of a target recording (fades), as texnet.metrics does
-MOD_CENTRES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # texnet.metrics' octave modulation bands
 
 
 def segment_frames(seconds: float, sample_rate: int, hop_length: int = 64) -> int:
@@ -105,7 +104,6 @@ class AuditoryStatistics(nn.Module):
         self.register_buffer("mod_gains", torch.from_numpy(mod).float(), persistent=False)
         self.register_buffer("seg_window", torch.hann_window(segment), persistent=False)
         self.register_buffer("floor", torch.tensor(1e-12), persistent=False)
-        self.has_target = False
 
     def min_samples(self) -> int:
         """Shortest waveform with one whole modulation segment between the dropped edge frames."""
@@ -168,13 +166,12 @@ class AuditoryStatistics(nn.Module):
         stats = [self.statistics(x[None].float()) for x in waves]
         for k in STAT_GROUPS:  # buffers, so that moving the module (to a GPU) moves its targets too
             self.register_buffer(f"_target_{k}", sum(wi * s[k] for wi, s in zip(w, stats)), persistent=False)
-        self.has_target = True
 
     def loss(self, wave: torch.Tensor, pooled: bool = True) -> torch.Tensor:
         """Mean over the statistic groups of each group's mean squared error over its scale
         (:data:`texnet.metrics.GROUP_SCALES`: 1 = as far as unrelated recordings typically are):
         ``(1,)`` if ``pooled``, else ``(batch,)``. Logs where :mod:`texnet.metrics` compares logs."""
-        if not self.has_target:
+        if "_target_mean" not in self._buffers:
             raise RuntimeError("no auditory target: call set_target first")
         s, t = self.statistics(wave, pooled), {k: getattr(self, f"_target_{k}") for k in STAT_GROUPS}
         lg = torch.log10

@@ -122,6 +122,8 @@ def spectral_convergence(reference_mag: torch.Tensor, estimate_mag: torch.Tensor
 # Statistic groups compared by texture_distance, in report order.
 STAT_GROUPS = ("mean", "cv", "skew", "kurtosis", "corr", "mod")
 
+MOD_CENTRES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # octave modulation bands (Hz)
+
 # Raw group error that counts as "1" in the combined score: the median raw error between halves of
 # DIFFERENT bundled clips (see the calibration in the module docstring), rounded. With these scales a
 # different kind of sound scores about 1 in every group and excerpts of one recording well below.
@@ -245,7 +247,7 @@ def envelopes(wave, sample_rate: int, n_bands: int = 30, low_hz: float = 50.0, h
 @torch.no_grad()
 def texture_statistics(wave, sample_rate: int, n_bands: int = 30, low_hz: float = 50.0,
                        high_fraction: float = 0.45, env_rate: float = 400.0, compression: float = 0.3,
-                       mod_centres_hz=(0.5, 1, 2, 4, 8, 16, 32, 64), normalize: bool = True,
+                       mod_centres_hz=MOD_CENTRES_HZ, normalize: bool = True,
                        edge_s: float = 0.1) -> dict[str, torch.Tensor]:
     """Auditory texture statistics of a mono waveform ``(samples,)`` after McDermott & Simoncelli 2011.
 
