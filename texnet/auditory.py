@@ -56,7 +56,8 @@ class AuditoryStatistics(nn.Module):
     one CPU thread. Statistics per band: mean, coefficient of
     variation, skew, kurtosis; Pearson correlation between bands; the share of envelope variance in
     octave modulation bands ``mod_centres_hz`` (Welch: segments of ``segment`` frames, half overlap,
-    Hann window, each segment's mean removed).
+    Hann window, each segment's mean removed; by default the bands of :data:`texnet.metrics.MOD_CENTRES_HZ`
+    whose lower edge a segment resolves: 256 frames -> 2 Hz and up, 1024 -> 0.5 Hz).
     """
 
     def __init__(self, sample_rate: int, n_ffts: Sequence[int] = (2048, 1024, 512, 256, 128), hop_length: int = 64, n_bands: int = 30,

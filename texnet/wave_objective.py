@@ -68,11 +68,12 @@ class WaveObjective(nn.Module):
     def build(cls, frontend: Frontend, objective: TextureObjective) -> "WaveObjective":
         """The front end and objective themselves, or one STFT + descriptor + objective per resolution in
         ``objective.config.resolutions`` (same scale, window, descriptor and loss settings)."""
-        resolutions = list(objective.config.resolutions or [])
         cfg = objective.config
-        whitening, auditory = cfg.band_whitening, (cfg.auditory_weight, cfg.auditory_segment_s)
+        resolutions = list(cfg.resolutions or [])
+        terms = {"whitening": cfg.band_whitening, "auditory_weight": cfg.auditory_weight,
+                 "auditory_segment_s": cfg.auditory_segment_s}
         if not resolutions:
-            return cls([frontend], [objective], whitening, *auditory)
+            return cls([frontend], [objective], **terms)
         fe_cfg: FrontendConfig = frontend.config
         descriptor: DescriptorConfig = objective.descriptor.config
         frontends, objectives = [], []
@@ -83,7 +84,7 @@ class WaveObjective(nn.Module):
             desc = build_descriptor(fe.n_freq, replace(descriptor, seed=descriptor.seed + i))
             frontends.append(fe)
             objectives.append(TextureObjective(desc, objective.config))
-        return cls(frontends, objectives, whitening, *auditory).to(objective.layer_weights.device)
+        return cls(frontends, objectives, **terms).to(objective.layer_weights.device)
 
     @property
     def n_resolutions(self) -> int:
