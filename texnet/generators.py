@@ -304,8 +304,8 @@ class WaveformGenerator(TextureGenerator):
 
         A noise STFT's frames average to zero in every bin; a constant part of a bin's frames is a steady
         sinusoid at the bin's centre where hop and n_fft let it add up (bins 4k at hop n_fft / 4) and cancels
-        elsewhere. Uncentred, the default wind generator's constant part held a median 15-22 % of a bin's
-        power (up to 70 %): lines at multiples of 86 Hz in its 8192-point spectrum."""
+        elsewhere. Uncentred, wind's generator (frames of 1024 points) held a median 15-22 % of a bin's power
+        in its constant part (up to 70 %): lines at multiples of 86 Hz in its 8192-point spectrum."""
         if self.training:
             mean = torch.stack([re.mean((0, 2)), im.mean((0, 2))])
             with torch.no_grad():
