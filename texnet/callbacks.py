@@ -111,8 +111,9 @@ class BaselineComparison(pl.Callback):
             t_gen = time.perf_counter() - t0
             # judged on the spectrogram of the audio actually produced, as the baseline is below
             spec = fe(wave_g)[0]
-            wave_g = wave_g.cpu()
+            # judged where the objective lives (a GPU module's STFT window is on the GPU); saved from the CPU
             gen_style = float(module.audio_style(wave_g[None]))
+            wave_g = wave_g.cpu()
         domain = self.domain or ("waveform" if module.is_waveform else "spectrogram")
         base = run_baseline(objective, fe, [w.to(module.device) for w in dm.style_waves], self.seconds, dm.weights,
                             config=OptimizeConfig(max_iter=self.max_iter, time_budget=self.time_budget, progress=False),
