@@ -1,14 +1,16 @@
 #!/usr/bin/env python
-"""Quality ablation: which recipe brings syntheses closest to their source (issue "Texture quality").
+"""Quality ablation: which recipe brings syntheses closest to their source.
 
 For each bundled texture, the first half of the clip is the target; each setting synthesises
 ``--seconds`` of texture and is judged by the auditory texture-statistics ratio against the UNSEEN second
-half (:func:`texnet.metrics.texture_ratio`: 1.0 = as close as the recording is to itself; other
-recordings score 1.2-18, median 4). Baselines (per-example optimisation) for every setting; generators
-(``--train-steps`` > 0) for the settings named in ``--generator-settings``.
+half (:func:`texnet.metrics.texture_ratio`: 1.0 = as close as the recording is to itself). Baselines
+(per-example optimisation) for every setting; generators (``--train-steps`` > 0) for the settings named in
+``--generator-settings``. Settings keep their numbers; those of options since deleted are gone (their
+results are in bench/RESULTS.md's history).
 
-    python bench/ablation.py --clips rain fire --seconds 10            # CPU: slow, a few minutes per clip
-    python bench/ablation.py --train-steps 600 --out /tmp/ablation     # GPU: all settings in minutes
+    python bench/ablation.py --clips rain fire --seconds 10            # CPU: slow, minutes per clip
+    python bench/ablation.py --only 14 --seed 0                        # the scaled-STFT waveform baseline
+    python bench/ablation.py --train-steps 600 --out /tmp/ablation     # GPU: all settings
 
 Prints a markdown table (ratio per clip and setting, mean, wall time) and writes ablation.json to --out.
 """
@@ -16,165 +18,128 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from texnet import experiments as X
+from texnet.audio import save_wav
+from texnet.descriptors import DescriptorConfig
+from texnet.frontends import FrontendConfig
+from texnet.generators import GeneratorConfig
+from texnet.metrics import texture_ratio
 
-from texnet.audio import load_audio, save_wav  # noqa: E402
-from texnet.descriptors import DescriptorConfig, build_descriptor  # noqa: E402
-from texnet.frontends import FrontendConfig, STFTFrontend, build_frontend  # noqa: E402
-from texnet.generators import GeneratorConfig  # noqa: E402
-from texnet.metrics import copy_score, texture_ratio  # noqa: E402
-from texnet.objectives import ObjectiveConfig, TextureObjective  # noqa: E402
-from texnet.optimize import OptimizeConfig, run_baseline  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench"))
-from bench_phase_free import independent_copy  # noqa: E402  (sibling bench script)
-
-TEXTURES = ["rain", "wind", "fire", "stream", "crowd", "insects", "machine"]
+SETTING_IDS = (0, 1, 2, 3, 14)  # 4-13: waveform settings optimising the samples (an option since deleted)
 
 
 @dataclass
 class Setting:
     name: str
-    frontend: FrontendConfig = field(default_factory=FrontendConfig)
-    descriptor: DescriptorConfig = field(default_factory=DescriptorConfig)
-    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    frontend: FrontendConfig
+    descriptor: DescriptorConfig
+    objective: object  # ObjectiveConfig
     domain: str = "spectrogram"
-    wave_param: str = "samples"  # waveform domain: optimise the samples or the scaled STFT coefficients
 
 
-def settings() -> list[Setting]:
-    power = FrontendConfig(scale="power")
-    multi = DescriptorConfig(n_filters=256, kernel_sizes=[3, 11, 31])
-    return [
-        Setting("spec, log1p|X|, gram (paper)", objective=ObjectiveConfig(statistic="gram")),
-        Setting("spec, log1p|X|, mean+cov (default)"),
-        Setting("spec, log1p power, mean+cov", frontend=power),
-        Setting("spec, log1p power, widths 3/11/31", frontend=power, descriptor=multi),
-        Setting("wave, log1p|X|, mean+cov", domain="waveform"),
-        Setting("wave, log1p power, mean+cov", frontend=power, domain="waveform"),
-        Setting("wave, log1p power, widths 3/11/31", frontend=power, descriptor=multi, domain="waveform"),
-        Setting("wave, log1p power, STFT 128/512/2048/8192", frontend=power, domain="waveform",
-                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192])),
-        Setting("wave, log1p power, STFT 128/512/2048/8192, widths 3/11/31", frontend=power, descriptor=multi,
-                domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192])),
-        Setting("wave, log1p power, STFT 128/512/2048/8192, + log spectrum", frontend=power, domain="waveform",
-                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], spectrum_weight=1.0)),
-        Setting("wave, power whitened per bin, STFT 128/512/2048/8192", frontend=power, domain="waveform",
-                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=1.0)),
-        Setting("wave, power half-whitened per bin, STFT 128/512/2048/8192", frontend=power, domain="waveform",
-                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5)),
-        Setting("wave, half-whitened, STFT 128/512/2048/8192, + auditory statistics", frontend=power,
-                domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
-                                                             auditory_weight=1.0)),
-        Setting("wave, half-whitened, STFT 128/512/2048/8192, + auditory statistics + log spectrum", frontend=power,
-                domain="waveform", objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
-                                                             auditory_weight=1.0, spectrum_weight=1.0)),
-        Setting("as above, optimising scaled STFT coefficients (configs/baseline.yaml)", frontend=power,
-                domain="waveform", wave_param="stft",
-                objective=ObjectiveConfig(resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
-                                          auditory_weight=1.0, spectrum_weight=1.0)),
-    ]
+def settings() -> dict[int, Setting]:
+    """Every setting spelled out (STFT 1024/256, 512 x 11 descriptor), whatever the library's defaults."""
+    log1p = FrontendConfig(kind="stft", n_fft=1024, hop_length=256, scale="log1p")
+    power = FrontendConfig(kind="stft", n_fft=1024, hop_length=256, scale="power")
+    single = DescriptorConfig(n_filters=512, kernel_sizes=[11], seed=0)
+    multi = DescriptorConfig(n_filters=256, kernel_sizes=[3, 11, 31], seed=0)
+
+    def spec(statistic="mean_cov"):  # a spectrogram-domain objective: no audio terms
+        return X.objective_config(statistic=statistic, resolutions=[], spectrum_weight=0.0, band_whitening=0.0,
+                                  auditory_weight=0.0)
+
+    return {
+        0: Setting("spec, log1p|X|, gram (paper)", log1p, single, spec("gram")),
+        1: Setting("spec, log1p|X|, mean+cov", log1p, single, spec()),
+        2: Setting("spec, log1p power, mean+cov", power, single, spec()),
+        3: Setting("spec, log1p power, widths 3/11/31", power, multi, spec()),
+        14: Setting("wave, scaled STFT coefficients, power half-whitened, STFT 128/512/2048/8192, + auditory "
+                    "statistics + log spectrum (configs/baseline.yaml)", power, single,
+                    X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
+                                       auditory_weight=1.0, spectrum_weight=1.0), domain="waveform"),
+    }
 
 
-def baseline(s: Setting, wave: torch.Tensor, seconds: float, max_iter: int, device,
-             seed: int = 0) -> tuple[torch.Tensor, float]:
-    fe = build_frontend(s.frontend).to(device)
-    obj = TextureObjective(build_descriptor(fe.n_freq, s.descriptor), s.objective).to(device)
+def baseline(s: Setting, half: torch.Tensor, seconds: float, max_iter: int, device, seed: int):
+    obj = X.build_objective_for(s.frontend, s.descriptor, s.objective, s.domain).to(device)
     t0 = time.perf_counter()
-    cfg = OptimizeConfig(max_iter=max_iter, progress=False, wave_param=s.wave_param, seed=seed)
-    out = run_baseline(obj, fe, [wave.to(device)], seconds, config=cfg, domain=s.domain)
+    out = X.baseline(obj, half.to(device), seconds, max_iter=max_iter, seed=seed)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return out.wave.float().cpu(), time.perf_counter() - t0
 
 
-def generator(s: Setting, clip: Path, seconds: float, steps: int) -> tuple[torch.Tensor, float]:
-    import pytorch_lightning as pl
-
-    from texnet.data import TextureDataModule
-    from texnet.module import TextureModule
-
+def generator(s: Setting, texture: str, seconds: float, steps: int):
     kind = "waveform" if s.domain == "waveform" else "texture"
-    gcfg = GeneratorConfig(kind=kind, channels=96, dilations=[1, 2, 4, 8, 16, 32, 1, 2, 4, 8])
-    module = TextureModule(s.frontend, s.descriptor, s.objective, gcfg, lr=2e-3)
-    dm = TextureDataModule(audio=[str(clip)], train_fraction=0.5, crop_seconds=1.5, batch_size=4,
-                           steps_per_epoch=steps + 1)
+    model = {"frontend": s.frontend, "descriptor": s.descriptor, "objective": s.objective, "lr": 2e-3,
+             "generator": GeneratorConfig(kind=kind, channels=96, dilations=[1, 2, 4, 8, 16, 32, 1, 2, 4, 8])}
+    data = {"audio": [str(X.clip_path(texture))], "train_fraction": X.TRAIN_FRACTION, "crop_seconds": 1.5,
+            "batch_size": 4}
     t0 = time.perf_counter()
-    trainer = pl.Trainer(max_steps=steps, accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                         gradient_clip_val=1.0)
-    trainer.fit(module, dm)
-    module.eval()
-    wave = module.generate_wave(module.frontend.frames_for_seconds(seconds), seed=0, n_iter=32).float().cpu()
+    gen = X.fit_generator(model, data, steps)
+    wave = gen.generate(seconds, seed=0, n_iter=32).float().cpu()
     return wave, time.perf_counter() - t0
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--clips", nargs="+", default=TEXTURES)
+    p.add_argument("--clips", nargs="+", default=list(X.TEXTURES))
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--max-iter", type=int, default=150)
     p.add_argument("--train-steps", type=int, default=0)
-    p.add_argument("--generator-settings", nargs="+", type=int, default=[1, 2],
-                   help="indices into the settings list to train generators for")
-    p.add_argument("--only", nargs="*", type=int, help="baseline settings to run (indices; default all; none: generators only)")
+    p.add_argument("--generator-settings", nargs="+", type=int, default=[1, 2], choices=SETTING_IDS,
+                   help="settings to train generators for")
+    p.add_argument("--only", nargs="*", type=int, choices=SETTING_IDS,
+                   help="baseline settings to run (default all; none: generators only)")
     p.add_argument("--out", default="bench/ablation")
     p.add_argument("--save-audio", action="store_true", help="write each synthesis to --out as WAV")
     p.add_argument("--seed", type=int, default=0, help="the baselines' noise start")
     args = p.parse_args()
+    sets = settings()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sets = settings()
-    runs = [("baseline", i) for i in (args.only if args.only is not None else range(len(sets)))]
+    runs = [("baseline", i) for i in (args.only if args.only is not None else SETTING_IDS)]
     if args.train_steps > 0:
         runs += [("generator", i) for i in args.generator_settings]
     results: dict[str, dict[str, dict]] = {}
-    copy_fe = STFTFrontend()  # the copy score's spectrograms (n_fft 1024 / hop 256)
-
-    def spec(w: torch.Tensor) -> torch.Tensor:
-        return copy_fe(w)[0]
-    for clip in args.clips:
-        path = ROOT / "data" / f"{clip}.ogg"
-        wave = load_audio(path)
-        half = wave[: wave.shape[-1] // 2]
-        indep = independent_copy(clip, args.seconds)  # the level of an independent excerpt: once per clip
+    name = f"ablation_seed{args.seed}.json" if args.seed else "ablation.json"
+    for clip_name in args.clips:
+        clip = X.load_clip(clip_name)
+        half = X.first_half(clip)
+        indep = X.independent_copy(clip, args.seconds)  # the level of an independent excerpt
         for kind, i in runs:
             s = sets[i]
             key = f"{kind}: {s.name}"
             if kind == "baseline":
                 cand, secs = baseline(s, half, args.seconds, args.max_iter, device, args.seed)
             else:
-                cand, secs = generator(s, path, args.seconds, args.train_steps)
-            r = texture_ratio(wave, cand, 22050)
-            copy = copy_score(spec(half), spec(cand))["mean"]  # against the source half
+                cand, secs = generator(s, clip_name, args.seconds, args.train_steps)
+            r = texture_ratio(clip, cand, X.SAMPLE_RATE)
+            copy = X.copy_to_first_half(clip, cand)["mean"]
             if args.save_audio:
-                save_wav(out / f"{clip}_{kind}{i}_seed{args.seed}.wav", cand, 22050, overwrite=True)
-            results.setdefault(key, {})[clip] = {"ratio": r["ratio"], "seconds": secs, "copy": copy,
-                                                 "copy_independent": indep,
-                                                 **{k: v for k, v in r.items() if k.startswith("ratio_")}}
-            print(f"{clip:8s} {key:50s} ratio {r['ratio']:.2f}  copy {copy:.2f} (independent {indep:.2f})  "
+                save_wav(out / f"{clip_name}_{kind}{i}_seed{args.seed}.wav", cand, X.SAMPLE_RATE, overwrite=True)
+            results.setdefault(key, {})[clip_name] = {"ratio": r["ratio"], "seconds": secs, "copy": copy,
+                                                      "copy_independent": indep,
+                                                      **{k: v for k, v in r.items() if k.startswith("ratio_")}}
+            print(f"{clip_name:8s} {key:50s} ratio {r['ratio']:.2f}  copy {copy:.2f} (independent {indep:.2f})  "
                   f"({secs:.1f} s)", flush=True)
-            name = f"ablation_seed{args.seed}.json" if args.seed else "ablation.json"
             (out / name).write_text(json.dumps(results, indent=1))
     dev = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"\n### Texture-statistics ratio to the unseen half (1.0 = the recording itself; lower is better), "
-          f"{args.seconds:.0f} s, device: {dev}\n")
-    print("| setting | " + " | ".join(args.clips) + " | mean | mean s |")
-    print("|---|" + "---|" * (len(args.clips) + 2))
+          f"{args.seconds:g} s, device: {dev}\n")
+    rows = []
     for key, per in results.items():
-        vals = [per[c]["ratio"] for c in args.clips if c in per]
-        secs = [per[c]["seconds"] for c in args.clips if c in per]
-        print(f"| {key} | " + " | ".join(f"{per[c]['ratio']:.2f}" if c in per else "-" for c in args.clips)
-              + f" | {sum(vals) / len(vals):.2f} | {sum(secs) / len(secs):.1f} |")
+        got = [c for c in args.clips if c in per]
+        rows.append([key, *(X.fmt(per[c]["ratio"]) if c in per else "-" for c in args.clips),
+                     X.fmt(X.mean(per[c]["ratio"] for c in got)), X.fmt(X.mean(per[c]["seconds"] for c in got), "{:.1f}")])
+    print(X.markdown_table(["setting", *args.clips, "mean", "mean s"], rows))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
     python bench/bench_generation.py --ckpt runs/x/last.ckpt --audio data/fire.ogg --lengths 5 --rtf-lengths 60 \
         --json out.json
 
-For each output length in ``--lengths`` (default 5 s and 60 s) the baseline (L-BFGS on a spectrogram,
-the generator's own descriptor and objective, target = the first ``--train-fraction`` of ``--audio``,
+For each output length in ``--lengths`` (default 5 s and 60 s) the baseline (L-BFGS in the generator's
+domain: a spectrogram for a magnitude generator, the audio for a waveform one; the generator's own
+descriptor and objective, target = the first ``--train-fraction`` of ``--audio``,
 as in training) and the generator make the same length of texture; printed are the baseline's wall time
 to reach its final loss, the generator's forward pass, both with and without phase retrieval
 (Griffin-Lim, the checkpoint's iterations), the losses both reach, and their ratios. Then the real-time
@@ -30,8 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from texnet import experiments as X
 
 
 def _rss_mb() -> float:
@@ -53,17 +53,14 @@ def _setup(args):
 
     from texnet.audio import load_audio
     from texnet.inference import load_generator
-    from texnet.objectives import ObjectiveConfig, TextureObjective
 
     torch.set_num_threads(args.threads)
     gen = load_generator(args.ckpt)
-    fe = gen.frontend
-    objective = TextureObjective(gen.build_descriptor(), ObjectiveConfig(**gen.hparams["objective"]))
-    wave = load_audio(args.audio, fe.sample_rate)
-    target = wave[: int(wave.shape[0] * args.train_fraction)]
-    with torch.no_grad():
-        objective.set_style([fe(target)[0]])
-    return gen, fe, objective, target
+    objective = X.objective_for_generator(gen)
+    wave = load_audio(args.audio, gen.sample_rate)
+    target = wave[: X.split(wave, args.train_fraction)]
+    objective.set_targets([target])
+    return gen, gen.frontend, objective, target
 
 
 def run_case(args) -> dict:
@@ -74,11 +71,9 @@ def run_case(args) -> dict:
     rss0 = _rss_mb()
     rec = {"case": args.case, "seconds": args.seconds, "threads": torch.get_num_threads()}
     if args.case == "baseline":
-        from texnet.optimize import OptimizeConfig, run_baseline
-
-        cfg = OptimizeConfig(max_iter=args.baseline_max_iter, time_budget=args.baseline_time_budget, progress=False,
-                             seed=0)
-        out = run_baseline(objective, fe, [target], args.seconds, config=cfg)
+        # in the generator's domain: a spectrogram (then Griffin-Lim) for a magnitude generator, else the audio
+        out = X.baseline(objective, target, args.seconds, max_iter=args.baseline_max_iter, seed=0,
+                         time_budget=args.baseline_time_budget)
         r = out.result
         best = min(range(len(r.losses)), key=lambda i: r.losses[i])
         rec.update({"loss": r.style_loss, "evaluations": len(r.losses), "stop_reason": r.stop_reason,
@@ -92,7 +87,7 @@ def run_case(args) -> dict:
             t0 = time.perf_counter()
             wave = gen.invert(spec, seed=0)
             t_inv = time.perf_counter() - t0
-            loss = float(objective(spec[None].float()).style) if args.seconds <= 120 and not spec.is_complex() else None
+            loss = objective.spec_style(spec) if args.seconds <= 120 and not spec.is_complex() else None
         rec.update({"loss": loss, "forward_s": t_fwd, "inversion_s": t_inv, "audio_s": wave.shape[-1] / fe.sample_rate})
     rec.update({"setup_rss_mb": rss0, "peak_rss_mb": _peak_mb(), "extra_mb": _peak_mb() - rss0})
     return rec
@@ -104,7 +99,7 @@ def _child(args, case: str, seconds: float) -> dict:
            str(args.threads), "--baseline-max-iter", str(args.baseline_max_iter)]
     if args.baseline_time_budget is not None:
         cmd += ["--baseline-time-budget", str(args.baseline_time_budget)]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=X.ROOT)
     if r.returncode != 0:
         raise SystemExit(f"bench_generation: case {case} {seconds} s failed:\n{r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -149,10 +144,6 @@ def summarise(results: dict) -> dict:
     return {"side_by_side": rows, "realtime": rtf}
 
 
-def _f(v, fmt="{:.2f}"):
-    return "-" if v is None else fmt.format(v)
-
-
 def print_summary(summary: dict, header: str) -> None:
     print(header)
     print("\n| output | baseline: to final loss (s) | + inversion (s) | generator: forward (s) | + inversion (s) "
@@ -165,8 +156,8 @@ def print_summary(summary: dict, header: str) -> None:
               f"{r['baseline_stop']}) | {r['baseline_to_final_loss_s'] + r['baseline_inversion_s']:.1f} "
               f"| {r['generator_forward_s']:.3f} | {r['generator_forward_s'] + r['generator_inversion_s']:.2f} "
               f"| {r['ratio_without_inversion']:.0f}x | {r['ratio_with_inversion']:.1f}x "
-              f"| {_f(r['baseline_loss'], '{:.4f}')} / {_f(r['generator_loss'], '{:.4f}')} "
-              f"| {_f(r['baseline_to_generator_loss_s'], '{:.1f}')} "
+              f"| {X.fmt(r['baseline_loss'], '{:.4f}')} / {X.fmt(r['generator_loss'], '{:.4f}')} "
+              f"| {X.fmt(r['baseline_to_generator_loss_s'], '{:.1f}')} "
               f"| {r['baseline_peak_rss_mb']:.0f} / {r['generator_peak_rss_mb']:.0f} |")
     print("\n| generated | forward (s) | inversion (s) | real-time factor | x real time | peak RSS (MB) "
           "| extra over set-up (MB) |")

@@ -19,21 +19,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
+from texnet import experiments as X
+from texnet import streaming as S
+from texnet.metrics import spectral_convergence
 
-from texnet import streaming as S  # noqa: E402
-from texnet.metrics import spectral_convergence  # noqa: E402
+ROOT = X.ROOT
+HEADING = "## Streaming"
 
 
 def clock() -> float:
@@ -73,9 +72,8 @@ def ensure_checkpoint(ckpt: str, workdir: Path) -> tuple[str, str]:
         pass
     log("training a quickstart-like checkpoint (300 steps) ...")
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "train.py", "--config", "configs/quickstart.yaml", "--out", str(own.parent),
-                        "--trainer.max_steps", "300", "--wandb", "off", "--compare.enabled", "false",
-                        "--trainer.enable_progress_bar", "false"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(X.train_command("configs/quickstart.yaml", own.parent, 300, threads=None), cwd=ROOT,
+                       capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"training failed:\n{r.stderr[-3000:]}")
     log(f"trained in {time.perf_counter() - t0:.0f} s")
@@ -85,17 +83,20 @@ def ensure_checkpoint(ckpt: str, workdir: Path) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------------------
 
 
+WHOLE, STREAMED = "whole-signal GL, random start", "streamed, PGHI start"
+
+
 def sc_of(fe, mag, wave) -> float:
     return spectral_convergence(mag, fe.magnitude(wave.reshape(1, -1))[0]).item()
 
 
 def compare_inversions(gen, seconds: float, seed: int = 11) -> list[dict]:
-    """Whole-signal GL vs streamed variants on the same generated spectrogram."""
+    """Whole-signal Griffin-Lim (random or PGHI start) vs the streamed inversion vs independent blocks, on the
+    same generated spectrogram."""
     fe = gen.frontend
-    spec = gen.generator.generate(fe.frames_for_seconds(seconds), seed=seed)
+    spec = gen.generate_spec(seconds, seed=seed)
     mag = fe.to_magnitude(spec)
     n = fe.samples_for_frames(spec.shape[1])
-    st = S._STFT(fe)
     rows = []
 
     def add(name, kind, iters, wave, secs, flux=None, ref=None):
@@ -107,48 +108,35 @@ def compare_inversions(gen, seconds: float, seed: int = 11) -> list[dict]:
         log(f"  {name:<34} iters {iters:>2}  SC {r['sc_db']:6.2f} dB  {r['s_per_audio_min']:5.2f} s/min "
             f"({r['rtf']:6.1f}x)" + (f"  flux ratio {flux:.3f}" if flux is not None else ""))
 
+    def streamed(iters, block_frames):
+        t0 = clock()
+        blocks = list(S.invert_stream(fe, [spec], iters, block_frames, n_samples=n, seed=seed))
+        return blocks, clock() - t0
+
     block = int(round(S.DEFAULT_BLOCK_SECONDS * fe.frame_rate))
     for iters in (8, 16, 32):
         t0 = clock()
-        ang = S.griffin_lim(fe, mag, iters, S._random_phase(mag.shape, seed, 0))
-        add("whole-signal GL, random start", "whole", iters, st.istft(mag * ang, n), clock() - t0)
-        t0 = clock()
-        ph = torch.from_numpy(S.pghi_phase(torch.log(mag.clamp_min(float(mag.max()) * 1e-5)), fe, seed=seed)).float()
-        ang = S.griffin_lim(fe, mag, iters, torch.polar(torch.ones_like(ph), ph))
-        add("whole-signal GL, PGHI start", "whole", iters, st.istft(mag * ang, n), clock() - t0)
-        for init in ("random", "pghi"):
-            for warm in (True, False):
-                t0 = clock()
-                blocks = list(S.invert_stream(fe, [spec], iters, block, n_samples=n, init=init, warm=warm, seed=seed))
-                secs = clock() - t0
-                wave = torch.cat(blocks)
-                add(f"streamed, {init} start, {'warm' if warm else 'cold'}", "stream", iters, wave, secs,
-                    flux_of(blocks))
+        wave = fe.inverse(spec[None], n_iter=iters, seed=seed, length=n)[0]
+        add(WHOLE, "whole", iters, wave, clock() - t0)
+        blocks, secs = streamed(iters, spec.shape[1])  # one block: the whole signal from the PGHI start
+        add("whole-signal GL, PGHI start", "whole", iters, torch.cat(blocks), secs)
+        blocks, secs = streamed(iters, block)
+        add(STREAMED, "stream", iters, torch.cat(blocks), secs, flux_of(blocks))
         # naive: every block inverted on its own (random start) and the pieces joined end to end
         t0 = clock()
-        pieces = []
-        for i in range(0, (spec.shape[1] - 1) // block * block, block):  # whole blocks (the tail is dropped)
-            m = mag[:, i: i + block + 1]
-            a_ = S.griffin_lim(fe, m, iters, S._random_phase(m.shape, seed, i))
-            pieces.append(st.istft(m * a_, fe.samples_for_frames(m.shape[1])))
+        pieces = [fe.inverse(spec[None, :, i: i + block + 1], n_iter=iters, seed=i)[0]
+                  for i in range(0, (spec.shape[1] - 1) // block * block, block)]  # whole blocks (the tail is dropped)
         naive = torch.cat(pieces)
         add("independent blocks joined (naive)", "naive", iters, naive, clock() - t0, flux_of(pieces),
             mag[:, : fe.frames_for_samples(naive.numel())])
-    # reference timing of the front end's own (torch.istft) Griffin-Lim, and PGHI alone
-    t0 = clock()
-    wave = fe.griffin_lim(mag[None], 32, fe.config.momentum, seed=seed)[0]
-    add("whole-signal GL (frontend.inverse)", "whole", 32, wave, clock() - t0)
-    t0 = clock()
-    blocks = list(S.invert_stream(fe, [spec], 0, block, n_samples=n, init="pghi", seed=seed))
-    secs = clock() - t0
-    wave = torch.cat(blocks)
-    add("streamed, PGHI only", "stream", 0, wave, secs, flux_of(blocks))
+    blocks, secs = streamed(0, block)
+    add("streamed, PGHI only", "stream", 0, torch.cat(blocks), secs, flux_of(blocks))
     return rows
 
 
 def block_sizes(gen, seconds: float, seed: int = 11) -> list[dict]:
     fe = gen.frontend
-    spec = gen.generator.generate(fe.frames_for_seconds(seconds), seed=seed)
+    spec = gen.generate_spec(seconds, seed=seed)
     mag = fe.to_magnitude(spec)
     n = fe.samples_for_frames(spec.shape[1])
     rows = []
@@ -312,7 +300,7 @@ def _fmt_flux(x) -> str:
 
 
 def results_section(meta, inv, blocks, seam, runs) -> str:
-    L = ["## Streaming", ""]
+    L = []
     L.append(f"`python bench/bench_streaming.py` ({meta['date']}; {meta['cpu']}, {meta['cores']} cores, torch "
              f"{meta['torch']} with {meta['threads']} thread(s) here and in the stream processes; load average "
              f"{meta['load']} at the start: other jobs shared the CPU, so times are CPU seconds where marked). Checkpoint: {meta['ckpt']}; STFT n_fft {meta['n_fft']}, hop {meta['hop']}, "
@@ -320,12 +308,11 @@ def results_section(meta, inv, blocks, seam, runs) -> str:
              f"Griffin-Lim iterations per {S.DEFAULT_BLOCK_SECONDS:g} s block.")
     hour = next((r for r in runs if r["minutes"] == 60), None)
     by = {(r["variant"], r["iters"]): r for r in inv}
-    d, w16, w32 = (by.get(("streamed, pghi start, warm", S.DEFAULT_N_ITER)),
-                   by.get(("whole-signal GL, random start", S.DEFAULT_N_ITER)), by.get(("whole-signal GL, random start", 32)))
+    d, w16, w32 = by.get((STREAMED, S.DEFAULT_N_ITER)), by.get((WHOLE, S.DEFAULT_N_ITER)), by.get((WHOLE, 32))
     if hour and d and w16 and w32:
         met = hour["rtf"] >= 20 and hour["peak_rss_mb"] < 1024 and not hour.get("extrapolated")
         L += ["", f"**Target** (one hour of texture to a WAV, peak memory under 1 GB, at least 20x real time on this "
-              f"2-core CPU): {'met' if met else 'NOT met'}{' (EXTRAPOLATED from a shorter run)' if hour.get('extrapolated') else ''}: "
+              f"{meta['cores']}-core CPU): {'met' if met else 'NOT met'}{' (EXTRAPOLATED from a shorter run)' if hour.get('extrapolated') else ''}: "
               f"{hour['rtf']:.1f}x real time by the clock with other jobs on the CPU ({hour['cpu_rtf']:.1f}x by CPU "
               f"time, one thread), peak RSS {hour['peak_rss_mb']:.0f} MB, flat while streaming. Inversion: PGHI start + "
               f"{S.DEFAULT_N_ITER} Griffin-Lim iterations per {S.DEFAULT_BLOCK_SECONDS:g} s block, spectral convergence "
@@ -342,10 +329,8 @@ def results_section(meta, inv, blocks, seam, runs) -> str:
     L += ["", f"Start-up alone (imports + checkpoint, no audio): peak RSS {meta['startup_rss_mb']:.0f} MB and "
           f"{meta['startup_cpu_s']:.1f} CPU s, so streaming itself adds "
           f"{max(r['peak_rss_mb'] for r in runs) - meta['startup_rss_mb']:.0f} MB at most to the peak. Peak RSS is "
-          "the whole process's lifetime, and tearing torch down at interpreter exit adds about 120 MB after the WAV "
-          "is closed (measured apart: `import torch` alone peaks at 650 MB with a normal exit, 520 MB with "
-          "`os._exit`), which is why it "
-"exceeds the RSS sampled (every 0.5 s) while the WAV grows. Real-time factor (clock) = "
+          "the whole process's lifetime, tearing torch down at interpreter exit included (after the WAV is "
+          "closed), which is why it exceeds the RSS sampled (every 0.5 s) while the WAV grows. Real-time factor (clock) = "
           "audio seconds / wall seconds from the first block to the closed file, as the command reports it, under "
           "the load above; (CPU time) = audio seconds / the CPU seconds of that same stretch (the command reports "
           "both): what one otherwise idle core gives, since the stream runs on one thread."]
@@ -369,23 +354,6 @@ def results_section(meta, inv, blocks, seam, runs) -> str:
     return "\n".join(L) + "\n"
 
 
-def write_results(path: Path, section: str) -> None:
-    """Replace our own '## Streaming' section (or append it); other sections are left as they are."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    m = re.search(r"^## Streaming\s*$", text, flags=re.M)
-    if m:
-        nxt = re.search(r"^## ", text[m.end():], flags=re.M)
-        end = m.end() + nxt.start() if nxt else len(text)
-        text = text[: m.start()] + section + ("\n" if nxt else "") + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".RESULTS.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ckpt", default="/tmp/rq/last.ckpt")
@@ -404,8 +372,8 @@ def main() -> None:
         if args.no_write:
             print(section)
         else:
-            write_results(Path(args.results), section)
-            log(f"wrote the '## Streaming' section of {args.results}")
+            X.write_section(args.results, section, HEADING)
+            log(f"wrote the '{HEADING}' section of {args.results}")
         return
     global THREADS
     THREADS = args.threads
@@ -418,14 +386,11 @@ def main() -> None:
     ckpt, ckpt_desc = ensure_checkpoint(args.ckpt, workdir)
     gen = load_generator(ckpt)
     fe = gen.frontend
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()), "ckpt": ckpt_desc, "n_fft": fe.n_fft,
+    machine = X.machine_info()
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": machine["cpu"], "cores": machine["cores"],
+            "torch": machine["torch"], "threads": torch.get_num_threads(),
+            "load": " / ".join(f"{x:.1f}" for x in machine["load"]), "ckpt": ckpt_desc, "n_fft": fe.n_fft,
             "hop": fe.hop_length, "sr": fe.sample_rate, "compare_s": args.compare_seconds}
-    try:
-        meta["cpu"] = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     log(f"checkpoint {ckpt_desc}; {meta['cpu']}, {meta['cores']} cores, torch threads {meta['threads']}, "
         f"load {meta['load']}")
 
@@ -450,12 +415,9 @@ def main() -> None:
     log("\nside by side:")
     by = {(r["variant"], r["iters"]): r for r in inv}
     for it in (8, 16, 32):
-        w = by[("whole-signal GL, random start", it)]
-        s = by[("streamed, pghi start, warm", it)]
-        r = by[("streamed, random start, warm", it)]
+        w, s = by[(WHOLE, it)], by[(STREAMED, it)]
         log(f"  {it:>2} iters: streamed PGHI-start {s['sc_db']:.2f} dB vs whole-signal GL {w['sc_db']:.2f} dB "
-            f"(diff {s['sc_db'] - w['sc_db']:+.2f}); streamed random-start diff {r['sc_db'] - w['sc_db']:+.2f} dB; "
-            f"time streamed/whole {s['s_per_audio_min'] / w['s_per_audio_min']:.2f}")
+            f"(diff {s['sc_db'] - w['sc_db']:+.2f}); time streamed/whole {s['s_per_audio_min'] / w['s_per_audio_min']:.2f}")
     if len(runs) > 1:
         base = runs[0]
         for r in runs[1:]:
@@ -465,8 +427,8 @@ def main() -> None:
     (workdir / "streaming_results.json").write_text(json.dumps(
         {"meta": meta, "inversions": inv, "blocks": blk, "seam": seam, "runs": runs}, indent=1))
     if not args.no_write:
-        write_results(Path(args.results), section)
-        log(f"\nwrote the '## Streaming' section of {args.results}")
+        X.write_section(args.results, section, HEADING)
+        log(f"\nwrote the '{HEADING}' section of {args.results}")
     else:
         print("\n" + section)
 

@@ -8,16 +8,18 @@ the outputs' mean ratio to the unseen half B; the distance of their seed-average
 training half A (bias: a generator reproducing A's statistics exactly scores 0 against A and 1.0 against B);
 the mean distance between two outputs (spread). Then, per ERB band, the mean absolute cross-band correlation
 error against B of the seed-averaged outputs and of A. Made for wind (bench/RESULTS.md, "The generator's
-frame length"), where the lowest bands' correlation error halved with 2048-point generator frames.
+frame length").
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
+
+from texnet import experiments as X
+from texnet.inference import load_generator
+from texnet.metrics import STAT_GROUPS, texture_distance, texture_statistics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,22 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--seconds", type=float, default=10.0)
     args = p.parse_args(argv)
-    import torch
-
-    from texnet.audio import load_audio
-    from texnet.inference import load_generator
-    from texnet.metrics import STAT_GROUPS, texture_distance, texture_statistics
-
     torch.set_num_threads(1)
     gen = load_generator(args.ckpt)
     sr = gen.sample_rate
-    clip = load_audio(ROOT / "data" / f"{args.clip}.ogg", sr)
-    h = clip.shape[-1] // 2
+    clip = X.load_clip(args.clip, sr)
+    h = X.split(clip)
     sa, sb = texture_statistics(clip[:h], sr), texture_statistics(clip[h:], sr)
     base = texture_distance(sa, sb)["score"]
     n = args.seeds
-    with torch.no_grad():
-        st = [texture_statistics(gen.generate(args.seconds, seed=s), sr) for s in range(n)]
+    st = [texture_statistics(w, sr) for w in X.generate(gen, args.seconds, range(n))]
     avg = {k: sum(s[k] for s in st) / n for k in STAT_GROUPS}
     ratio = sum(texture_distance(s, sb)["score"] for s in st) / n / base
     pair = [texture_distance(st[i], st[j])["score"] / base for i in range(n) for j in range(i + 1, n)]

@@ -3,8 +3,7 @@
 # own bench_recipes.py process (training on the GPU, evaluation on CPU threads), all at once; each writes
 # $OUT/<name>.log with its table and JSON rows. STEPS, SEEDS, THREADS from the environment. The device image
 # lacks soundfile and jsonargparse: carry their cp312 wheels (see ../.library/device/README.md) and install
-# them first. Run of 2026-11-27 (H100, 22 recipes, 500 steps in ~50 s each with 6-8 trainings at once):
-# bench/recipes/gpu_wind_sweep_h100.json, summarised in bench/RESULTS.md.
+# them first. Results of a sweep: bench/RESULTS.md.
 #   RECIPES=$'base|wind|\nch192|wind|--model.generator.channels 192' STEPS=500 SEEDS=8 bash bench/gpu_recipes.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/texnet_gpu_recipes}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The paper's comparisons (Huzaifah & Wyse 2019), run with the optimisation baseline on the bundled clips.
 
-    OMP_NUM_THREADS=2 python bench/paper_comparisons.py            # full run (about 6-7 min on 2 idle cores)
+    OMP_NUM_THREADS=2 python bench/paper_comparisons.py            # full run
     OMP_NUM_THREADS=2 python bench/paper_comparisons.py --quick    # 1 clip, 10 evaluations, to outputs/
 
 Settings (one descriptor and front end each; everything else fixed: mean/cov style objective, L-BFGS,
@@ -18,8 +18,8 @@ For every clip, each setting synthesises 5 s from the clip's FIRST half. Reporte
 start (noise) and at the end, the reference level (style loss of the clip's unseen SECOND half against
 the first half under the same objective; a synthesis at or below it is as close, in the descriptor's
 own terms, as the recording is to itself), the final/reference ratio, an independent auditory-statistics
-ratio (``texnet.metrics``, McDermott & Simoncelli: 1 = as close to the unseen half as the first half is,
-different recordings 1.2-18) and wall time. Style losses of different settings are NOT comparable with each
+ratio (``texnet.metrics``, McDermott & Simoncelli: 1 = as close to the unseen half as the first half is)
+and wall time. Style losses of different settings are NOT comparable with each
 other (different descriptors); the reference ratio and the auditory ratio are.
 
 Writes WAVs to ``<out>/audio/`` (only a few are committed, see bench/paper/.gitignore), one spectrogram
@@ -39,19 +39,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from texnet import experiments as X
+from texnet import metrics as M
+from texnet.audio import normalize_rms, save_wav
+from texnet.descriptors import DescriptorConfig
+from texnet.frontends import FrontendConfig
 
-from texnet import metrics as M  # noqa: E402
-from texnet.audio import load_audio, normalize_rms, save_wav  # noqa: E402
-from texnet.descriptors import DescriptorConfig, build_descriptor  # noqa: E402
-from texnet.frontends import FrontendConfig, build_frontend  # noqa: E402
-from texnet.objectives import ObjectiveConfig, TextureObjective  # noqa: E402
-from texnet.optimize import OptimizeConfig, noise_init, optimize_spectrogram  # noqa: E402
-
-SR = 22050
-STFT = FrontendConfig()  # n_fft 1024, hop 256: 513 bins, 86 frames/s
-CQT = FrontendConfig(kind="cqt", hop_length=128, griffin_lim_iters=32)  # librosa's CQT Griffin-Lim is slow
+ROOT = X.ROOT
+SR = X.SAMPLE_RATE
+# the paper's front ends and objective, spelled out (whatever the library's defaults)
+STFT = FrontendConfig(kind="stft", n_fft=1024, hop_length=256, scale="log1p", griffin_lim_iters=64)
+CQT = FrontendConfig(kind="cqt", hop_length=128, scale="log1p", griffin_lim_iters=32)  # librosa's CQT GL is slow
+OBJECTIVE = dict(statistic="mean_cov", resolutions=[], spectrum_weight=0.0, band_whitening=0.0, auditory_weight=0.0)
 
 
 @dataclass
@@ -82,58 +81,19 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-class Cache:
-    """Front ends and spectrograms, computed once per (front end, clip part)."""
-
-    def __init__(self):
-        self.frontends: dict[str, object] = {}
-        self.specs: dict[tuple, torch.Tensor] = {}
-
-    def frontend(self, cfg: FrontendConfig):
-        key = cfg.kind
-        if key not in self.frontends:
-            self.frontends[key] = build_frontend(cfg)
-        return self.frontends[key]
-
-    def spec(self, cfg: FrontendConfig, key: str, wave: torch.Tensor) -> torch.Tensor:
-        k = (cfg.kind, key)
-        if k not in self.specs:
-            with torch.no_grad():
-                self.specs[k] = self.frontend(cfg)(wave)[0].contiguous()
-        return self.specs[k]
-
-
-def run_setting(setting: Setting, clip: str, wave: torch.Tensor, cache: Cache, args, out_dir: Path,
-                ms_halves, content: tuple[str, torch.Tensor] | None) -> dict:
-    fe = cache.frontend(setting.frontend)
-    half = wave.shape[0] // 2
-    first = cache.spec(setting.frontend, f"{clip}/first", wave[:half])
-    second = cache.spec(setting.frontend, f"{clip}/second", wave[half:])
-    desc = build_descriptor(fe.n_freq, DescriptorConfig.preset(setting.preset))
-    objective = TextureObjective(desc, ObjectiveConfig())
-    objective.set_style([first])
-    with torch.no_grad():
-        reference = objective.style_from_acts(desc(second[None])).item()
-
-    cfg = OptimizeConfig(max_iter=args.max_iter, time_budget=args.time_budget, seed=0, progress=False)
-    content_spec = None
-    if content is not None:
-        content_spec = cache.spec(setting.frontend, f"content/{content[0]}", content[1])
-        objective.set_content(content_spec)
-        n_frames = content_spec.shape[-1]
-        cfg.init = args.transfer_init
-        init = content_spec.clamp_min(1e-3) if cfg.init == "content" else noise_init(
-            first.mean(-1), first.std(-1), n_frames, cfg.seed)
-    else:
-        n_frames = fe.frames_for_seconds(args.seconds)
-        init = noise_init(first.mean(-1), first.std(-1), n_frames, cfg.seed)
-
-    t0 = time.perf_counter()
-    res = optimize_spectrogram(objective, n_frames, init, cfg)
-    t_opt = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    synth = normalize_rms(fe.inverse(res.spec[None], seed=0)[0])
-    t_inv = time.perf_counter() - t0
+def run_setting(setting: Setting, clip: str, wave: torch.Tensor, args, out_dir: Path, ms_halves,
+                content: tuple[str, torch.Tensor] | None) -> dict:
+    obj = X.build_objective_for(setting.frontend, DescriptorConfig.preset(setting.preset),
+                                X.objective_config(OBJECTIVE), "spectrogram")
+    fe = obj.frontend
+    first = X.first_half(wave)
+    res = X.baseline(obj, first, args.seconds, content_wave=None if content is None else content[1],
+                     max_iter=args.max_iter, time_budget=args.time_budget, seed=0,
+                     init=args.transfer_init if content is not None else "noise")
+    with torch.no_grad():  # the level to beat: the unseen half against the first, same objective
+        reference = obj.spec_style(fe(wave[X.split(wave):])[0])
+    r = res.result
+    synth = normalize_rms(res.wave)
     name = f"{clip}_{setting.name}"
     wav_path = save_wav(out_dir / "audio" / f"{name}.wav", synth, SR, overwrite=True)
 
@@ -141,18 +101,18 @@ def run_setting(setting: Setting, clip: str, wave: torch.Tensor, cache: Cache, a
     sc = M.texture_statistics(synth, SR)
     ms_ratio = M.texture_distance(sc, sb)["score"] / M.texture_distance(sa, sb)["score"]
     row = {
-        "clip": clip, "setting": setting.name, "what": setting.what, "frames": n_frames,
-        "receptive_field_s": desc.receptive_field / fe.frame_rate, "evaluations": len(res.losses),
-        "stop_reason": res.stop_reason, "style_start": res.losses[0], "style_final": res.style_loss,
-        "content_final": res.content_loss if content is not None else None,
-        "reference": reference, "final_over_reference": res.style_loss / reference, "ms_ratio": ms_ratio,
-        "optimize_s": t_opt, "inversion_s": t_inv, "wav": str(wav_path.relative_to(out_dir)),
+        "clip": clip, "setting": setting.name, "what": setting.what, "frames": r.spec.shape[-1],
+        "receptive_field_s": obj.receptive_field_seconds, "evaluations": len(r.losses),
+        "stop_reason": r.stop_reason, "style_start": r.losses[0], "style_final": r.style_loss,
+        "content_final": r.content_loss if content is not None else None,
+        "reference": reference, "final_over_reference": r.style_loss / reference, "ms_ratio": ms_ratio,
+        "optimize_s": r.wall_time, "inversion_s": res.inversion_time, "wav": str(wav_path.relative_to(out_dir)),
         "content": content[0] if content is not None else None,
     }
-    log(f"  {name:22s} evals {row['evaluations']:3d} ({res.stop_reason}); style {row['style_start']:.3g} -> "
+    log(f"  {name:22s} evals {row['evaluations']:3d} ({r.stop_reason}); style {row['style_start']:.3g} -> "
         f"{row['style_final']:.3g}, reference {reference:.3g} (x{row['final_over_reference']:.2f}); "
-        f"M&S ratio {ms_ratio:.2f}; {t_opt:.1f} s + inversion {t_inv:.1f} s")
-    return {"row": row, "synth_spec": res.spec, "source_spec": first, "content_spec": content_spec,
+        f"M&S ratio {ms_ratio:.2f}; {r.wall_time:.1f} s + inversion {res.inversion_time:.1f} s")
+    return {"row": row, "synth_spec": r.spec, "source_spec": res.style_specs[0], "content_spec": res.content_spec,
             "frame_rate": fe.frame_rate, "freqs": fe.frequencies(), "kind": setting.frontend.kind}
 
 
@@ -166,8 +126,8 @@ def _vmax(*specs: torch.Tensor) -> float:
 
 
 def save_png(fig, path: Path, dpi: int = 80) -> Path:
-    """Save a figure as a 128-colour palette PNG (a third of the size of matplotlib's RGBA for the same
-    picture; spectrograms in one colour map lose nothing visible) and close it."""
+    """Save a figure as a 128-colour palette PNG (smaller than matplotlib's RGBA; spectrograms in one
+    colour map lose nothing visible) and close it."""
     import io
 
     import matplotlib.pyplot as plt
@@ -267,8 +227,7 @@ def markdown(rows: list[dict], args, out_dir: Path, md_path: Path, meta: dict) -
         "Columns: **start/final** style loss (noise init / result); **ref** = style loss of the clip's unseen "
         "second half against the first half under the same descriptor; **final/ref** (< 1: closer than the "
         "recording's own other half, in the descriptor's terms); **M&S** = independent auditory-statistics "
-        "ratio (`texnet.metrics`: 1 = as close to the unseen half as the source half; other recordings "
-        "1.2-18, median 4); **rf** = receptive field; times are optimisation + Griffin-Lim. Style losses of "
+        "ratio (`texnet.metrics`: 1 = as close to the unseen half as the source half); **rf** = receptive field; times are optimisation + Griffin-Lim. Style losses of "
         "different settings use different descriptors and are not comparable; final/ref and M&S are.", "",
         "| clip | setting | rf (s) | evals | start | final | ref | final/ref | M&S | time (s) | audio | picture |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -339,11 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     settings = [s for s in SETTINGS if s.name in args.settings]
-    cache = Cache()
     rows, transfers = [], []
     t_start = time.perf_counter()
     for clip in args.clips:
-        wave = load_audio(ROOT / "data" / f"{clip}.ogg", SR)
+        wave = X.load_clip(clip, SR)
         half = wave.shape[0] // 2
         ms_halves = (M.texture_statistics(wave[:half], SR), M.texture_statistics(wave[half:], SR))
         log(f"{clip}: {wave.shape[0] / SR:.1f} s, style source = first {half / SR:.1f} s")
@@ -352,10 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             content = None
             if s.transfer:
                 cname, start = CONTENTS.get(clip, ("speech", 1.0))
-                cw = load_audio(ROOT / "data" / f"{cname}.ogg", SR)
+                cw = X.load_clip(cname, SR)
                 i0 = int(start * SR)
                 content = (cname, cw[i0:i0 + int(args.seconds * SR)])
-            run = run_setting(s, clip, wave, cache, args, out_dir, ms_halves, content)
+            run = run_setting(s, clip, wave, args, out_dir, ms_halves, content)
             rows.append(run["row"])
             (transfers if s.transfer else runs).append(run)
         if runs:

@@ -1,15 +1,15 @@
 #!/usr/bin/env python
 """Every benchmark in one command: generator vs baseline on the bundled textures, speed, throughput.
 
-    python bench/run_all.py                 # rain, fire, stream, insects (about 10-15 min on a 2-core CPU)
+    python bench/run_all.py                 # rain, fire, stream, insects
     python bench/run_all.py --full          # all seven bundled textures
     python bench/run_all.py --steps 1000 --out runs/bench_long
 
 For each clip: train a short generator with ``train.py`` (through ``bench/step_clock.py``, which is
 train.py plus a per-step clock; ``--wandb off``, ``train_fraction 0.5``: the first half is the target,
 the second half is never seen), run the optimisation baseline on the same first half with the same
-front end, descriptor and objective, make ``--seconds`` of audio with both, and score both against the
-unseen second half with every metric in :mod:`texnet.metrics`. Then ``bench/bench_generation.py`` (on
+front end, descriptor and objective, make ``--seconds`` of audio with both, and judge both against the
+unseen second half (:func:`texnet.evaluation.evaluate`) and against every bundled texture. Then ``bench/bench_generation.py`` (on
 the first clip's generator) and ``bench/bench_training.py``. Jobs run ``--jobs`` at a time (default 2,
 one per core) with ``--threads`` torch threads each (default 1).
 
@@ -22,25 +22,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-sys.path.insert(0, str(ROOT))
+from texnet import experiments as X
 
-TEXTURES = ("rain", "fire", "stream", "insects", "wind", "crowd", "machine")  # bundled texture clips
+ROOT = X.ROOT
+BENCH = ROOT / "bench"
 # the magnitude generator + Griffin-Lim (the paper's way) on each clip, against the spectrogram baseline
 RECIPE = "configs/quickstart.yaml"
 DEFAULT_TEXTURES = ("rain", "fire", "stream", "insects")
 START, END = "<!-- run_all:start -->", "<!-- run_all:end -->"
 HEADING = "## Generator vs baseline on the bundled textures (`bench/run_all.py`)"
-TRAIN_FRACTION = 0.5
 
 
 # --------------------------------------------------------------------------------------------------
@@ -48,25 +43,12 @@ TRAIN_FRACTION = 0.5
 # --------------------------------------------------------------------------------------------------
 
 
-def _objective_for(texture: str):
-    """Front end and objective of :data:`RECIPE`, targets = ``data/<texture>.ogg``'s first half."""
-    import torch
-
-    from texnet.audio import load_audio
-    from texnet.config import from_section, load_yaml
-    from texnet.descriptors import DescriptorConfig, build_descriptor
-    from texnet.frontends import FrontendConfig, build_frontend
-    from texnet.objectives import ObjectiveConfig, TextureObjective
-
-    cfg = load_yaml(ROOT / RECIPE)
-    fe = build_frontend(from_section(FrontendConfig, cfg.get("frontend"), "frontend"))
-    desc = build_descriptor(fe.n_freq, from_section(DescriptorConfig, cfg.get("descriptor"), "descriptor"))
-    obj = TextureObjective(desc, from_section(ObjectiveConfig, cfg.get("objective"), "objective"))
-    wave = load_audio(ROOT / "data" / f"{texture}.ogg", fe.sample_rate)
-    cut = int(wave.shape[0] * TRAIN_FRACTION)  # as TextureDataModule.setup
-    with torch.no_grad():
-        obj.set_style([fe(wave[:cut])[0]])
-    return fe, obj, wave, cut
+def objective_for(texture: str):
+    """:data:`RECIPE`'s objective with ``data/<texture>.ogg``'s first half as the target, and the clip."""
+    obj = X.objective_from_config(ROOT / RECIPE, "spectrogram")
+    clip = X.load_clip(texture, obj.frontend.sample_rate)
+    obj.set_targets([X.first_half(clip)])
+    return obj, clip
 
 
 def job_baseline(args) -> None:
@@ -74,18 +56,16 @@ def job_baseline(args) -> None:
     import torch
 
     from texnet.audio import save_wav
-    from texnet.optimize import OptimizeConfig, run_baseline
 
     torch.set_num_threads(args.threads)
-    fe, obj, wave, cut = _objective_for(args.texture)
+    obj, clip = objective_for(args.texture)
     out = Path(args.out) / args.texture
     out.mkdir(parents=True, exist_ok=True)
     records = []
     for seed in range(args.baseline_seeds):
-        cfg = OptimizeConfig(max_iter=args.baseline_max_iter, time_budget=args.baseline_time_budget, seed=seed,
-                             progress=False)
-        res = run_baseline(obj, fe, [wave[:cut]], args.seconds, config=cfg)
-        save_wav(out / f"baseline_seed{seed}.wav", res.wave, fe.sample_rate, overwrite=True)
+        res = X.baseline(obj, X.first_half(clip), args.seconds, seed=seed,
+                         max_iter=args.baseline_max_iter, time_budget=args.baseline_time_budget)
+        save_wav(out / f"baseline_seed{seed}.wav", res.wave, obj.frontend.sample_rate, overwrite=True)
         r = res.result
         records.append({"seed": seed, "style_loss": r.style_loss, "losses": r.losses, "times": r.times,
                         "optimise_s": r.wall_time, "inversion_s": res.inversion_time, "evaluations": len(r.losses),
@@ -95,91 +75,50 @@ def job_baseline(args) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Scheduling
-# --------------------------------------------------------------------------------------------------
-
-
-class Job:
-    def __init__(self, name: str, cmd: list[str], log: Path, deps: tuple[str, ...] = (), done_file: Path | None = None):
-        self.name, self.cmd, self.log, self.deps, self.done_file = name, cmd, log, deps, done_file
-        self.proc = None
-        self.rc: int | None = None
-        self.t0 = self.t1 = None
-
-    @property
-    def seconds(self) -> float:
-        return (self.t1 or time.perf_counter()) - (self.t0 or time.perf_counter())
-
-
-def run_jobs(jobs: list[Job], slots: int, threads: int) -> None:
-    """Run jobs ``slots`` at a time, each after its dependencies succeeded; print progress."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), WANDB_MODE="offline",
-               WANDB_SILENT="true", PYTHONUNBUFFERED="1")
-    pending = list(jobs)
-    running: list[Job] = []
-    by_name = {j.name: j for j in jobs}
-    t_start = time.perf_counter()
-    try:
-        _loop(pending, running, by_name, slots, env, t_start)
-    finally:  # interrupted or crashed: do not leave our own children running
-        for j in running:
-            if j.proc.poll() is None:
-                j.proc.terminate()
-                j.proc.wait(timeout=30)
-
-
-def _loop(pending, running, by_name, slots, env, t_start) -> None:
-    while pending or running:
-        for j in list(running):
-            if j.proc.poll() is not None:
-                j.rc, j.t1 = j.proc.returncode, time.perf_counter()
-                j.log_file.close()
-                running.remove(j)
-                state = "ok" if j.rc == 0 else f"FAILED (exit {j.rc}, see {j.log})"
-                print(f"[{time.perf_counter() - t_start:6.0f} s] {j.name}: {state} in {j.seconds:.0f} s", flush=True)
-        for j in list(pending):
-            if any(by_name[d].rc not in (0, None) for d in j.deps if d in by_name):
-                j.rc = -1
-                pending.remove(j)
-                print(f"{j.name}: skipped (a dependency failed)", flush=True)
-        ready = [j for j in pending if all(by_name[d].rc == 0 for d in j.deps if d in by_name)]
-        while ready and len(running) < slots:
-            j = ready.pop(0)
-            pending.remove(j)
-            if j.done_file is not None and j.done_file.exists():
-                j.rc, j.t0, j.t1 = 0, 0.0, 0.0
-                print(f"{j.name}: reused {j.done_file}", flush=True)
-                continue
-            j.log.parent.mkdir(parents=True, exist_ok=True)
-            j.t0 = time.perf_counter()
-            j.log_file = open(j.log, "w")
-            j.proc = subprocess.Popen(j.cmd, cwd=ROOT, env=env, stdout=j.log_file, stderr=subprocess.STDOUT)
-            running.append(j)
-            print(f"[{time.perf_counter() - t_start:6.0f} s] {j.name}: started", flush=True)
-        time.sleep(0.5)
-
-
-# --------------------------------------------------------------------------------------------------
 # Evaluation (main process, after the jobs)
 # --------------------------------------------------------------------------------------------------
+
+
+def scores(clip, waves, texture: str, other_stats: dict) -> tuple[dict, dict]:
+    """One method's outputs judged by :func:`texnet.evaluation.evaluate` (the first; diversity between the
+    first two) and against every bundled texture's unseen half; returns the method's record and the
+    reference levels (the source half's own distances)."""
+    from texnet import metrics as M
+    from texnet.evaluation import evaluate
+
+    sr = X.SAMPLE_RATE
+    report = evaluate(clip, waves[:2], sr)
+    c = report["candidates"][0]
+    tr, hs = c["texture_ratio"], c["heldout_style_ratio"]
+    cs = X.copy_to_first_half(clip, waves[0])
+    stats = M.texture_statistics(waves[0], sr)
+    dists = {other: M.texture_distance(stats, st)["score"] for other, st in other_stats.items()}
+    others = {k: v for k, v in dists.items() if k != texture}
+    nearest_other = min(others, key=others.get)
+    record = {
+        "texture_distance": tr["distance"], "texture_ratio": tr["ratio"],
+        "group_ratios": {k[len("ratio_"):]: v for k, v in tr.items() if k.startswith("ratio_")},
+        "heldout_style": hs["distance"], "heldout_style_ratio": hs["ratio"],
+        "copy_score": cs["mean"], "copy_score_max": cs["max"], "diversity": report["diversity"],
+        "distances_to_textures": dists, "nearest_other": nearest_other,
+        "closer_to_source_than_any_other": dists[texture] < others[nearest_other],
+        "source_margin": others[nearest_other] / max(dists[texture], 1e-12),
+    }
+    return record, {"texture_distance": tr["baseline"], "heldout_style": hs["baseline"]}
 
 
 def evaluate_clip(texture: str, args, other_stats: dict) -> dict:
     """Generator and baseline outputs of one clip, scored against its unseen second half."""
     import torch
 
-    from texnet import metrics as M
     from texnet.audio import load_audio, save_wav
-    from texnet.frontends import STFTFrontend
     from texnet.inference import load_generator
 
     torch.set_num_threads(args.threads)
     run = Path(args.out) / texture
-    fe, obj, wave, cut = _objective_for(texture)
-    sr = fe.sample_rate
-    a, b = wave[:cut], wave[cut:]
-    std_fe = STFTFrontend()  # the calibrated front end of the copy score and held-out style distance
-    spec = lambda w: std_fe(w)[0]  # noqa: E731
+    obj, clip = objective_for(texture)
+    sr = obj.frontend.sample_rate
+    cut = X.split(clip)
 
     gen = load_generator(run / "train" / "last.ckpt")
     g_waves, g_rec = [], []
@@ -189,48 +128,23 @@ def evaluate_clip(texture: str, args, other_stats: dict) -> dict:
         t_fwd = time.perf_counter() - t0
         w = gen.invert(s, seed=seed)
         t_all = time.perf_counter() - t0
-        with torch.no_grad():
-            g_rec.append({"style_loss": float(obj(s[None].float()).style), "forward_s": t_fwd, "make_s": t_all,
-                          "audio_style_loss": float(obj(fe(w)[0][None]).style)})
+        g_rec.append({"style_loss": obj.spec_style(s), "forward_s": t_fwd, "make_s": t_all,
+                      "audio_style_loss": obj.audio_style(w)})
         g_waves.append(w)
         save_wav(run / f"generator_seed{seed}.wav", w, sr, overwrite=True)
     base_recs = json.loads((run / "baseline.json").read_text())
     b_waves = [load_audio(run / f"baseline_seed{r['seed']}.wav", sr, normalize=False) for r in base_recs]
 
-    with torch.no_grad():
-        b_audio_loss = float(obj(fe(b_waves[0])[0][None]).style)
-    cands = {"generator": g_waves[0], "baseline": b_waves[0]}
-    ratios = M.texture_ratios(a, b, list(cands.values()), sr)
-    s_a, s_b = spec(a), spec(b)
-    heldout = M.heldout_style_distances(s_b, [s_a] + [spec(w) for w in cands.values()])
-    real_heldout = heldout.pop(0)["distance"]
-    indep = M.copy_score(s_a, spec(b[: int(args.seconds * sr)]))
-    out = {"texture": texture, "seconds_train_half": a.shape[0] / sr, "seconds_heldout_half": b.shape[0] / sr,
-           "real": {"texture_distance": ratios[0]["baseline"], "heldout_style": real_heldout,
-                    "copy_score": indep["mean"]}}
-    for (name, w), tr, hs in zip(cands.items(), ratios, heldout):
-        cs = M.copy_score(s_a, spec(w))
-        stats = M.texture_statistics(w, sr)
-        dists = {other: M.texture_distance(stats, st)["score"] for other, st in other_stats.items()}
-        others = {k: v for k, v in dists.items() if k != texture}
-        nearest_other = min(others, key=others.get)
-        out[name] = {
-            "texture_distance": tr["distance"], "texture_ratio": tr["ratio"],
-            "group_ratios": {k[len("ratio_"):]: v for k, v in tr.items() if k.startswith("ratio_")},
-            "heldout_style": hs["distance"], "heldout_style_ratio": hs["distance"] / max(real_heldout, 1e-12),
-            "copy_score": cs["mean"], "copy_score_max": cs["max"],
-            "distances_to_textures": dists, "nearest_other": nearest_other,
-            "closer_to_source_than_any_other": dists[texture] < others[nearest_other],
-            "source_margin": others[nearest_other] / max(dists[texture], 1e-12),
-        }
+    out = {"texture": texture, "seconds_train_half": cut / sr, "seconds_heldout_half": (clip.shape[0] - cut) / sr}
+    out["generator"], real = scores(clip, g_waves, texture, other_stats)
+    out["baseline"], _ = scores(clip, b_waves, texture, other_stats)
+    out["real"] = {**real, "copy_score": X.independent_copy(clip, args.seconds, sr)}
     out["generator"].update({"style_loss": g_rec[0]["style_loss"], "audio_style_loss": g_rec[0]["audio_style_loss"],
-                             "make_s": g_rec[0]["make_s"], "forward_s": g_rec[0]["forward_s"],
-                             "diversity": M.diversity(spec(g_waves[0]), spec(g_waves[1]))})
+                             "make_s": g_rec[0]["make_s"], "forward_s": g_rec[0]["forward_s"]})
     r0 = base_recs[0]
-    out["baseline"].update({"style_loss": r0["style_loss"], "audio_style_loss": b_audio_loss,
+    out["baseline"].update({"style_loss": r0["style_loss"], "audio_style_loss": obj.audio_style(b_waves[0]),
                             "make_s": r0["optimise_s"] + r0["inversion_s"], "optimise_s": r0["optimise_s"],
                             "evaluations": r0["evaluations"], "stop_reason": r0["stop_reason"],
-                            "diversity": M.diversity(spec(b_waves[0]), spec(b_waves[1])) if len(b_waves) > 1 else None,
                             "losses": r0["losses"], "times": r0["times"]})
     ratio = out["generator"]["texture_distance"] / max(out["baseline"]["texture_distance"], 1e-12)
     out["bar"] = {"generator_over_baseline": ratio, "within_1_5x": ratio <= 1.5,
@@ -251,25 +165,6 @@ def evaluate_clip(texture: str, args, other_stats: dict) -> dict:
 # --------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------
-
-
-def machine_info() -> dict:
-    import torch
-
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (math.nan,) * 3
-    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-            "load": load}
 
 
 def plot(results: list[dict], out_dir: Path, seconds: float) -> list[str]:
@@ -344,18 +239,12 @@ def plot(results: list[dict], out_dir: Path, seconds: float) -> list[str]:
     return names
 
 
-def _f(v, fmt="{:.2f}") -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    return fmt.format(v)
-
-
 def report(results: list[dict], info: dict, args, extras: dict, plots: list[str], wall: float,
            failures: list[str]) -> str:
     from texnet.metrics import STAT_GROUPS
 
     cpu = info["cpu"]
-    lines = [START, ""]
+    lines = [""]
     lines += [
         f"Measured {extras['date']} with `python bench/run_all.py"
         f"{' --full' if args.full else ''}` (wall time {wall / 60:.1f} min) on: **{cpu}, {info['cores']} cores**, "
@@ -424,7 +313,7 @@ def report(results: list[dict], info: dict, args, extras: dict, plots: list[str]
                         else f"{x['make_s']:.1f} ({x['evaluations']} evals, {x['stop_reason']})")
                 lines.append(f"| {r['texture']} | {m} | {x['style_loss']:.4f} / {x['audio_style_loss']:.4f} "
                              f"| {x['texture_ratio']:.2f} | {x['heldout_style_ratio']:.2f} "
-                             f"| {x['copy_score']:.3f} ({x['copy_score_max']:.3f}) | {_f(x['diversity'], '{:.3f}')} "
+                             f"| {x['copy_score']:.3f} ({x['copy_score_max']:.3f}) | {X.fmt(x['diversity'], '{:.3f}')} "
                              f"| {make} |")
             lines.append(f"| {r['texture']} | real (2nd half) | - | 1 | 1 | {r['real']['copy_score']:.3f} | - | - |")
         lines += ["", "Texture ratio per statistic group (each group's distance to the unseen half over the "
@@ -435,7 +324,7 @@ def report(results: list[dict], info: dict, args, extras: dict, plots: list[str]
                 groups = " | ".join(f"{r[m]['group_ratios'][k]:.2f}" for k in STAT_GROUPS)
                 lines.append(f"| {r['texture']} | {m} | {groups} |")
         lines += ["", "Training time of each generator: " + ", ".join(
-            f"{r['texture']} {_f(r['generator'].get('train_s'), '{:.0f}')} s for {r['generator'].get('steps')} steps"
+            f"{r['texture']} {X.fmt(r['generator'].get('train_s'), '{:.0f}')} s for {r['generator'].get('steps')} steps"
             for r in results) + " (including validation every 100 steps; two jobs shared the cores).", ""]
     for title, key in (("Generation speed (`bench/bench_generation.py`)", "generation"),
                        ("Training throughput (`bench/bench_training.py`)", "training")):
@@ -444,30 +333,7 @@ def report(results: list[dict], info: dict, args, extras: dict, plots: list[str]
         lines += [text.strip() if text else "not run (failed or skipped; see the run's logs)", ""]
     if plots:
         lines += ["### Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
-    lines.append(END)
     return "\n".join(lines)
-
-
-def write_results(path: Path, block: str) -> None:
-    """Replace only the run_all block of ``path``; keep everything else (other people's sections).
-
-    The block is ``HEADING`` then ``START ... END``; only what lies between the markers is rewritten. If
-    ``START`` was lost (another tool rewrote its own section up to the next ``## `` heading and took the
-    marker with it) but ``HEADING`` and ``END`` are there, the stretch from ``HEADING`` to ``END`` is ours.
-    """
-    old = path.read_text() if path.exists() else ""
-    has = lambda m: m in old  # noqa: E731
-    if has(START) and has(END) and old.index(START) < old.index(END):
-        new = old[: old.index(START)] + block + old[old.index(END) + len(END):]
-    elif has(HEADING) and has(END) and old.index(HEADING) < old.index(END):
-        new = old[: old.index(HEADING)] + HEADING + "\n\n" + block + old[old.index(END) + len(END):]
-    elif old.strip():
-        new = old.rstrip("\n") + "\n\n" + HEADING + "\n\n" + block + "\n"
-    else:
-        new = "# Benchmark results\n\n" + HEADING + "\n\n" + block + "\n"
-    tmp = path.with_name(f".{path.name}.run_all.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -475,7 +341,7 @@ def write_results(path: Path, block: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--textures", nargs="+", choices=TEXTURES, default=list(DEFAULT_TEXTURES))
+    p.add_argument("--textures", nargs="+", choices=X.TEXTURES, default=list(DEFAULT_TEXTURES))
     p.add_argument("--full", action="store_true", help="all seven bundled textures")
     p.add_argument("--steps", type=int, default=300, help="generator training steps per clip")
     p.add_argument("--seconds", type=float, default=10.0, help="length each method makes for the metrics")
@@ -498,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--texture", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.full:
-        args.textures = list(TEXTURES)
+        args.textures = list(X.TEXTURES)
     out = Path(args.out)
     if not out.is_absolute():
         out = ROOT / out
@@ -515,37 +381,33 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     load_start = os.getloadavg()
     py = sys.executable
-    jobs: list[Job] = []
+    jobs: list[X.Job] = []
     for tex in args.textures:
-        jobs.append(Job(f"train {tex}", [py, str(BENCH / "step_clock.py"), "--config", RECIPE,
-                                          "--data.audio", f"[data/{tex}.ogg]",
-                                          "--out", str(out / tex / "train"), "--wandb", "off",
-                                          "--trainer.max_steps", str(args.steps), "--data.train_fraction",
-                                          str(TRAIN_FRACTION), "--compare.enabled", "false",
-                                          "--trainer.enable_progress_bar", "false", "--threads", str(args.threads)],
-                        out / "logs" / f"train_{tex}.log",
-                        done_file=(out / tex / "train" / "step_clock.csv") if args.reuse else None))
+        jobs.append(X.Job(f"train {tex}", X.train_command(RECIPE, out / tex / "train", args.steps, tex, args.threads,
+                                                          script=BENCH / "step_clock.py", samples=True),
+                          out / "logs" / f"train_{tex}.log",
+                          done_file=(out / tex / "train" / "step_clock.csv") if args.reuse else None))
     first = args.textures[0]
-    jobs.insert(1, Job("bench_generation", [py, str(BENCH / "bench_generation.py"), "--ckpt",
-                                         str(out / first / "train" / "last.ckpt"), "--audio", f"data/{first}.ogg",
-                                         "--train-fraction", str(TRAIN_FRACTION), "--lengths",
+    jobs.insert(1, X.Job("bench_generation", [py, str(BENCH / "bench_generation.py"), "--ckpt",
+                                         str(out / first / "train" / "last.ckpt"), "--audio", str(X.clip_path(first)),
+                                         "--train-fraction", str(X.TRAIN_FRACTION), "--lengths",
                                          *map(str, args.generation_lengths),
                                          "--rtf-lengths", *map(str, args.rtf_lengths),
                                          "--baseline-time-budget", str(args.generation_baseline_budget),
                                          "--threads", str(args.threads), "--json", str(out / "bench_generation.json")],
                     out / "logs" / "bench_generation.log", deps=(f"train {first}",)))
     for tex in args.textures:
-        jobs.append(Job(f"baseline {tex}", [py, str(BENCH / "run_all.py"), "--job", "baseline", "--texture", tex,
+        jobs.append(X.Job(f"baseline {tex}", [py, str(BENCH / "run_all.py"), "--job", "baseline", "--texture", tex,
                                              "--out", str(out), "--seconds", str(args.seconds), "--baseline-max-iter",
                                              str(args.baseline_max_iter), "--baseline-time-budget",
                                              str(args.baseline_time_budget), "--baseline-seeds",
                                              str(args.baseline_seeds), "--threads", str(args.threads)],
                         out / "logs" / f"baseline_{tex}.log",
                         done_file=(out / tex / "baseline.json") if args.reuse else None))
-    jobs.append(Job("bench_training", [py, str(BENCH / "bench_training.py"), "--config", "configs/quickstart.yaml",
+    jobs.append(X.Job("bench_training", [py, str(BENCH / "bench_training.py"), "--config", "configs/quickstart.yaml",
                                        "--steps", str(args.training_steps)], out / "logs" / "bench_training.log"))
     print(f"run_all: {len(jobs)} jobs, {args.jobs} at a time, logs in {out / 'logs'}", flush=True)
-    run_jobs(jobs, args.jobs, args.threads)
+    X.run_jobs(jobs, args.jobs, args.threads)
     by_name = {j.name: j for j in jobs}
     failures = [j.name for j in jobs if j.rc != 0]
 
@@ -553,13 +415,12 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     from texnet import metrics as M
-    from texnet.audio import load_audio
 
     print("evaluating ...", flush=True)
     other_stats = {}
-    for tex in TEXTURES:  # every bundled texture's unseen half: "closer to its source than to any other?"
-        w = load_audio(ROOT / "data" / f"{tex}.ogg")
-        other_stats[tex] = M.texture_statistics(w[int(w.shape[0] * TRAIN_FRACTION):], 22050)
+    for tex in X.TEXTURES:  # every bundled texture's unseen half: "closer to its source than to any other?"
+        w = X.load_clip(tex)
+        other_stats[tex] = M.texture_statistics(w[X.split(w):], X.SAMPLE_RATE)
     results = []
     for tex in args.textures:
         if by_name[f"train {tex}"].rc != 0 or by_name[f"baseline {tex}"].rc != 0:
@@ -577,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_s": sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                          for f in ("ru_utime", "ru_stime")),
             "failures": failures, "generation_ok": by_name["bench_generation"].rc == 0,
-            "training_ok": by_name["bench_training"].rc == 0, "machine": machine_info()}
+            "training_ok": by_name["bench_training"].rc == 0, "machine": X.machine_info()}
     (out / "run.json").write_text(json.dumps(meta, indent=1))
     return finish(Path(args.results), out, results, meta)
 
@@ -605,7 +466,8 @@ def finish(results_path: Path, out: Path, results: list[dict], meta: dict) -> in
         extras["training"] = "```\n" + "\n".join(lines) + "\n```"
     plots = plot(results, results_path.parent, args.seconds) if results else []
     info = dict(meta["machine"], load=meta["load_end"])
-    write_results(results_path, report(results, info, args, extras, plots, meta["wall_s"], meta["failures"]))
+    X.write_section(results_path, report(results, info, args, extras, plots, meta["wall_s"], meta["failures"]),
+                    HEADING, START, END)
     print(f"run_all: wrote {results_path} and {', '.join(plots)}; the run took {meta['wall_s'] / 60:.1f} min"
           + (f"; FAILED: {', '.join(meta['failures'])}" if meta["failures"] else ""))
     for r in results:

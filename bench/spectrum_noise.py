@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """A floor for the texture ratio: noise with exactly the source's long-term spectrum, per bundled clip.
 
-    python bench/spectrum_noise.py                     # all 7 textures, 10 s, seeds 0-3
+    python bench/spectrum_noise.py                     # every bundled texture, 10 s, seeds 0-3
     python bench/spectrum_noise.py --textures wind --seeds 2
 
 Each output is Gaussian noise coloured by the first half's mean STFT power per bin (n_fft 1024, hop 256:
@@ -15,17 +15,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from texnet import experiments as X
+from texnet.metrics import STAT_GROUPS, texture_ratio
 
-from texnet.audio import load_audio  # noqa: E402
-from texnet.metrics import STAT_GROUPS, texture_ratio  # noqa: E402
-
-N_FFT, HOP, SR = 1024, 256, 22050
+N_FFT, HOP, SR = 1024, 256, X.SAMPLE_RATE
 
 
 def spectrum_noise(source: torch.Tensor, seconds: float, seed: int) -> torch.Tensor:
@@ -40,15 +36,15 @@ def spectrum_noise(source: torch.Tensor, seconds: float, seed: int) -> torch.Ten
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--textures", nargs="+", default=["rain", "wind", "fire", "stream", "crowd", "insects", "machine"])
+    p.add_argument("--textures", nargs="+", default=list(X.TEXTURES))
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--seeds", type=int, default=4)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print("| texture | texture ratio (seeds) | " + " / ".join(STAT_GROUPS) + " |\n|---|---|---|")
     for t in args.textures:
-        clip = load_audio(ROOT / "data" / f"{t}.ogg", SR)
-        rows = [texture_ratio(clip, spectrum_noise(clip[: clip.shape[0] // 2], args.seconds, s), SR)
+        clip = X.load_clip(t, SR)
+        rows = [texture_ratio(clip, spectrum_noise(X.first_half(clip), args.seconds, s), SR)
                 for s in range(args.seeds)]
         groups = " / ".join(f"{statistics.mean(r[f'ratio_{g}'] for r in rows):.1f}" for g in STAT_GROUPS)
         seeds = ", ".join(f"{r['ratio']:.2f}" for r in rows)

@@ -12,13 +12,10 @@ generator's loss-vs-time curve. (It is added here rather than with ``--trainer.c
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import pytorch_lightning as pl
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class StepClock(pl.Callback):
@@ -51,7 +48,6 @@ class StepClock(pl.Callback):
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
     from texnet import trainer_cli
 
     original = trainer_cli.TexnetCLI.instantiate_trainer

@@ -6,17 +6,15 @@
 
 Each panel: the share of envelope variance per octave modulation band (0.5-64 Hz, mean over the 30
 bands of :func:`texnet.metrics.texture_statistics`) of the clip's first half (trained on), its second half
-(unseen) and four 10 s outputs (seeds 0-3) of one checkpoint. Made for wind, whose generators swelled at
-0.25-1 Hz (bench/RESULTS.md, "Wind's slow modulation").
+(unseen) and four 10 s outputs (seeds 0-3) of one checkpoint. Made for wind's slow modulation
+(bench/RESULTS.md, "Wind's slow modulation").
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from texnet import experiments as X
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,14 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from texnet.audio import load_audio
     from texnet.inference import load_generator
     from texnet.metrics import texture_statistics
 
     torch.set_num_threads(1)
-    clip = load_audio(ROOT / "data" / f"{args.clip}.ogg", 22050)
-    h = clip.shape[0] // 2
-    sa, sb = texture_statistics(clip[:h], 22050), texture_statistics(clip[h:], 22050)
+    sr = X.SAMPLE_RATE
+    clip = X.load_clip(args.clip, sr)
+    h = X.split(clip)
+    sa, sb = texture_statistics(clip[:h], sr), texture_statistics(clip[h:], sr)
     hz = sa["mod_hz"].numpy()
     fig, axes = plt.subplots(1, len(args.panels), figsize=(5.5 * len(args.panels), 4), squeeze=False)
     for ax, panel in zip(axes[0], args.panels):
@@ -46,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         ax.loglog(hz, sa["mod"].numpy().mean(0), "k-o", lw=2, label="source, first half (trained on)")
         ax.loglog(hz, sb["mod"].numpy().mean(0), "k--s", lw=2, label="source, second half (unseen)")
         gen = load_generator(ckpt)
-        for s in range(4):
-            m = texture_statistics(gen.generate(10.0, seed=s), gen.sample_rate)["mod"].numpy().mean(0)
+        for s, wave in enumerate(X.generate(gen, 10.0, range(4))):
+            m = texture_statistics(wave, gen.sample_rate)["mod"].numpy().mean(0)
             ax.loglog(hz, m, "-", color=f"C{s}", alpha=0.8, label=f"generator, seed {s}")
         ax.set_title(title)
         ax.set_xlabel("modulation frequency (Hz)")
