@@ -87,11 +87,12 @@ def run_setting(setting: Setting, clip: str, wave: torch.Tensor, args, out_dir: 
                                 X.objective_config(OBJECTIVE), "spectrogram")
     fe = obj.frontend
     first = X.first_half(wave)
+    obj.set_targets([first])
+    with torch.no_grad():  # the level to beat: the unseen half against the first, same objective
+        reference = obj.spec_style(fe(wave[X.split(wave):])[0])
     res = X.baseline(obj, first, args.seconds, content_wave=None if content is None else content[1],
                      max_iter=args.max_iter, time_budget=args.time_budget, seed=0,
                      init=args.transfer_init if content is not None else "noise")
-    with torch.no_grad():  # the level to beat: the unseen half against the first, same objective
-        reference = obj.spec_style(fe(wave[X.split(wave):])[0])
     r = res.result
     synth = normalize_rms(res.wave)
     name = f"{clip}_{setting.name}"

@@ -251,9 +251,10 @@ def generate(gen, seconds: float, seeds: Iterable[int]) -> list[torch.Tensor]:
 
 
 def _judge_spec(wave: torch.Tensor) -> torch.Tensor:
-    from .frontends import STFTFrontend
+    """The log-magnitude the copy score is calibrated on (STFT 1024/256, ``log1p``), whatever the defaults."""
+    from .frontends import FrontendConfig, STFTFrontend
 
-    return STFTFrontend()(wave)[0]  # the calibrated front end of the copy score (n_fft 1024, hop 256)
+    return STFTFrontend(FrontendConfig(kind="stft", n_fft=1024, hop_length=256, scale="log1p"))(wave)[0]
 
 
 def copy_to_first_half(clip: torch.Tensor, wave: torch.Tensor) -> dict[str, float]:
