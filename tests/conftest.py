@@ -91,11 +91,11 @@ def sine_wav(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_frontend():
-    """A cheap STFT front end for tests: ``n_fft=256, hop_length=64`` (129 bins, ~344.5 frames/s),
+    """A cheap STFT front end for tests: ``n_fft=256, hop_length=64``, ``log1p`` (129 bins, ~344.5 frames/s),
     16 Griffin-Lim iterations."""
     from texnet.frontends import FrontendConfig, build_frontend
 
-    return build_frontend(FrontendConfig(n_fft=256, hop_length=64, griffin_lim_iters=16))
+    return build_frontend(FrontendConfig(n_fft=256, hop_length=64, scale="log1p", griffin_lim_iters=16))
 
 
 @pytest.fixture(scope="session")

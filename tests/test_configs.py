@@ -13,7 +13,8 @@ from texnet.data import TextureDataModule
 from texnet.descriptors import DescriptorConfig
 from texnet.frontends import FrontendConfig
 from texnet.generators import GeneratorConfig
-from texnet.objectives import ObjectiveConfig
+from texnet.loss import ObjectiveConfig
+from texnet.optimize import OptimizeConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "configs" / "quickstart_waveform.yaml"
@@ -48,5 +49,25 @@ def test_wind_overlay_merges_into_the_recipe():
     for section, values in wind.get("model", {}).items():
         for key, value in values.items():
             assert merged["model"][section][key] == value
-    assert merged["model"]["generator"]["center"] is True  # from the base
-    assert merged["model"]["objective"]["resolutions"] == base["model"]["objective"]["resolutions"]
+    assert merged["data"]["train_fraction"] == base["data"]["train_fraction"]  # from the base
+    assert merged["model"]["generator"]["center"] is True  # the code's defaults are the recipe
+    assert merged["model"]["objective"]["resolutions"] == ObjectiveConfig().resolutions
+
+
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_configs_hold_only_what_differs_from_the_defaults(path):
+    """The code's defaults are the recommended recipe: a config that repeats a default is a copy that
+    would go stale when the recipe changes."""
+    cfg = yaml.safe_load(path.read_text()) or {}
+    sections = {**cfg.get("model", {}), **{k: v for k, v in cfg.items() if k in SECTIONS or k == "optimize"}}
+    classes = {**SECTIONS, "optimize": OptimizeConfig}
+    for section, values in sections.items():
+        if not isinstance(values, dict):
+            continue
+        defaults = classes[section]()
+        for key, value in values.items():
+            assert hasattr(defaults, key), (path.name, section, key)
+            assert getattr(defaults, key) != value, f"{path.name}: {section}.{key}: {value!r} is the default"

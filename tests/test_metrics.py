@@ -9,7 +9,6 @@ import torch
 
 from texnet import metrics as M
 from texnet.audio import load_audio
-from texnet.frontends import STFTFrontend
 
 SR = 22050
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -136,7 +135,7 @@ def test_texture_ratio(clips):
 
 @pytest.fixture(scope="module")
 def frontend():
-    return STFTFrontend()
+    return M.judge_frontend()
 
 
 def test_copy_score_verbatim_vs_independent(clips, frontend):

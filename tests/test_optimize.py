@@ -7,16 +7,25 @@ import math
 import pytest
 import torch
 
-from texnet.descriptors import DescriptorConfig, build_descriptor
-from texnet.objectives import ObjectiveConfig, TextureObjective
-from texnet.optimize import OptimizeConfig, noise_init, optimize_spectrogram, run_baseline
+from texnet.descriptors import DescriptorConfig
+from texnet.frontends import FrontendConfig, STFTFrontend, build_frontend
+from texnet.loss import ObjectiveConfig, TextureLoss, build_objective
+from texnet.optimize import OptimizeConfig, noise_init, optimize_spectrogram, optimize_waveform, run_baseline
 
 N_FREQ = 129
+# the paper's kind of objective: spectrograms in, no audio-only terms
+SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0)
+FE = build_frontend(FrontendConfig(n_fft=256, hop_length=64, scale="log1p", griffin_lim_iters=16))
 
 
-def make_objective(kernel_sizes=(3, 9), n_filters: int = 32) -> TextureObjective:
-    desc = build_descriptor(N_FREQ, DescriptorConfig(n_filters=n_filters, kernel_sizes=list(kernel_sizes), seed=0))
-    return TextureObjective(desc, ObjectiveConfig())
+def make_objective(kernel_sizes=(3, 9), n_filters: int = 32, **kw) -> TextureLoss:
+    desc = DescriptorConfig(n_filters=n_filters, kernel_sizes=list(kernel_sizes), seed=0)
+    return build_objective(FE, desc, ObjectiveConfig(**{**SPECTROGRAM, **kw}), "spectrogram")
+
+
+def wave_objective(fe: STFTFrontend, **kw) -> TextureLoss:
+    """A waveform-domain loss on ``fe``'s own STFT (no extra resolutions unless given)."""
+    return build_objective(fe, DescriptorConfig(n_filters=16, kernel_sizes=[5]), ObjectiveConfig(**{**SPECTROGRAM, **kw}))
 
 
 def cfg(**kw) -> OptimizeConfig:
@@ -29,9 +38,9 @@ def rain(tiny_spec):
 
 
 @pytest.fixture
-def objective(rain):
+def objective(clip):
     obj = make_objective()
-    obj.set_style([rain])
+    obj.set_target([clip("rain", 1.5)])
     return obj
 
 
@@ -39,10 +48,10 @@ def init_for(rain: torch.Tensor, n_frames: int, seed: int = 0) -> torch.Tensor:
     return noise_init(rain.mean(-1), rain.std(-1), n_frames, seed)
 
 
-def spy_inputs(objective: TextureObjective) -> list[float]:
+def spy_inputs(objective: TextureLoss) -> list[float]:
     """Record the minimum of every spectrogram the optimiser hands to the descriptor."""
     mins: list[float] = []
-    objective.descriptor.register_forward_pre_hook(lambda _m, args: mins.append(args[0].min().item()))
+    objective.descriptors[0].descriptor.register_forward_pre_hook(lambda _m, args: mins.append(args[0].min().item()))
     return mins
 
 
@@ -93,7 +102,7 @@ def test_output_longer_than_the_source(tiny_frontend, clip):
     """Infinite texture: 4 s synthesised from a 1 s source, shape (freq, n_frames)."""
     obj = make_objective(kernel_sizes=(5,), n_filters=16)
     src = clip("rain", 1.0)
-    out = run_baseline(obj, tiny_frontend, [src], seconds=4.0, config=cfg(max_iter=5))
+    out = run_baseline(obj, [src], seconds=4.0, config=cfg(max_iter=5))
     n = tiny_frontend.frames_for_seconds(4.0)
     assert n > 3 * tiny_frontend.frames_for_samples(src.numel())
     assert out.result.spec.shape == (N_FREQ, n)
@@ -119,10 +128,10 @@ def test_output_shorter_than_receptive_field_raises(objective, rain, tiny_fronte
         optimize_spectrogram(objective, 50, init_for(rain, 40), cfg())
     src = clip("rain", 1.0)
     with pytest.raises(ValueError, match="shorter than the descriptor's receptive field"):
-        run_baseline(objective, tiny_frontend, [src], seconds=0.005, config=cfg())
+        run_baseline(objective, [src], seconds=0.005, config=cfg())
     for bad in (0.0, -1.0, None):
         with pytest.raises(ValueError, match="positive"):
-            run_baseline(objective, tiny_frontend, [src], seconds=bad, config=cfg())
+            run_baseline(objective, [src], seconds=bad, config=cfg())
 
 
 # -------------------------------------------------------------------------------------------- stopping
@@ -150,14 +159,15 @@ def test_stop_when_converged(objective, rain):
     assert res.stop_reason == "converged" and len(res.losses) == 4
 
 
-def test_stop_on_non_finite_loss(rain):
-    class Broken(TextureObjective):
-        def forward(self, x):
-            out = super().forward(x)
+def test_stop_on_non_finite_loss(rain, clip):
+    class Broken(TextureLoss):
+        def forward(self, x, *args, **kwargs):
+            out = super().forward(x, *args, **kwargs)
             return out._replace(total=out.total * float("nan"))
 
-    obj = Broken(build_descriptor(N_FREQ, DescriptorConfig(n_filters=8, kernel_sizes=[3])))
-    obj.set_style([rain])
+    good = make_objective(kernel_sizes=(3,), n_filters=8)
+    obj = Broken(good.config, good.frontend, list(good.descriptors))
+    obj.set_target([clip("rain", 1.5)])
     res = optimize_spectrogram(obj, 40, init_for(rain, 40), cfg(optimizer="adam", max_iter=50))
     assert res.stop_reason == "non-finite loss"
     assert torch.isfinite(res.spec).all()
@@ -171,7 +181,7 @@ def test_style_transfer_keeps_the_content_length(tiny_frontend, clip, init):
     obj = make_objective(kernel_sizes=(5,), n_filters=16)
     style_wave = clip("rain", 1.0)
     content_wave = clip("speech", 1.3)[2000:]  # an odd length, not a multiple of the hop
-    out = run_baseline(obj, tiny_frontend, [style_wave], seconds=10.0, content_wave=content_wave,
+    out = run_baseline(obj, [style_wave], seconds=10.0, content_wave=content_wave,
                        config=cfg(max_iter=6, init=init))
     n = tiny_frontend.frames_for_samples(content_wave.numel())
     assert out.content_spec.shape == (N_FREQ, n)
@@ -186,12 +196,12 @@ def test_style_transfer_keeps_the_content_length(tiny_frontend, clip, init):
 
 def test_multi_texture_baseline(tiny_frontend, clip):
     obj = make_objective(kernel_sizes=(5,), n_filters=16)
-    out = run_baseline(obj, tiny_frontend, [clip("rain", 1.0), clip("insects", 1.0)], seconds=0.5,
+    out = run_baseline(obj, [clip("rain", 1.0), clip("insects", 1.0)], seconds=0.5,
                        weights=[2.0, 1.0], config=cfg(max_iter=5))
     assert len(out.style_specs) == 2
     assert out.result.spec.shape == (N_FREQ, tiny_frontend.frames_for_seconds(0.5))
     with pytest.raises(ValueError, match="weights"):
-        run_baseline(obj, tiny_frontend, [clip("rain", 1.0), clip("insects", 1.0)], seconds=0.5,
+        run_baseline(obj, [clip("rain", 1.0), clip("insects", 1.0)], seconds=0.5,
                      weights=[1.0], config=cfg(max_iter=5))
 
 
@@ -200,7 +210,7 @@ def test_same_seed_same_spectrogram(tiny_frontend, clip):
 
     def run(seed):
         obj = make_objective(kernel_sizes=(5,), n_filters=16)
-        return run_baseline(obj, tiny_frontend, [src], seconds=0.6, config=cfg(max_iter=8, seed=seed))
+        return run_baseline(obj, [src], seconds=0.6, config=cfg(max_iter=8, seed=seed))
 
     a, b, c = run(0), run(0), run(1)
     assert torch.equal(a.result.spec, b.result.spec)
@@ -211,25 +221,15 @@ def test_same_seed_same_spectrogram(tiny_frontend, clip):
 
 def test_waveform_baseline_lowers_the_loss_and_returns_audio():
     """Phase-free baseline: the waveform itself is optimised through the differentiable STFT."""
-    from texnet.descriptors import DescriptorConfig, build_descriptor
-    from texnet.frontends import FrontendConfig, STFTFrontend
-    from texnet.objectives import TextureObjective
-    from texnet.optimize import OptimizeConfig, run_baseline
-
-    fe = STFTFrontend(FrontendConfig(n_fft=128, hop_length=32))
-    obj = TextureObjective(build_descriptor(fe.n_freq, DescriptorConfig(n_filters=16, kernel_sizes=[5])))
+    fe = STFTFrontend(FrontendConfig(n_fft=128, hop_length=32, scale="log1p"))
+    obj = wave_objective(fe)
     torch.manual_seed(0)
     t = torch.arange(11025) / 22050
     style = 0.3 * torch.sin(2 * torch.pi * 440 * t) * (torch.sin(2 * torch.pi * 3 * t) > 0) + 0.01 * torch.randn(11025)
-    out = run_baseline(obj, fe, [style], 0.3, config=OptimizeConfig(max_iter=25, progress=False), domain="waveform")
+    out = run_baseline(obj, [style], 0.3, config=OptimizeConfig(max_iter=25, progress=False))
     assert out.wave.dim() == 1 and abs(out.wave.shape[0] - round(0.3 * 22050)) <= fe.hop_length
     assert out.result.losses[-1] < out.result.losses[0]
     assert out.inversion_time == 0.0  # no phase retrieval
-    with pytest.raises(ValueError, match="unknown domain"):
-        run_baseline(obj, fe, [style], 0.3, domain="phase")
-    heard = TextureObjective(obj.descriptor, ObjectiveConfig(auditory_weight=1.0))
-    with pytest.raises(ValueError, match="needs the waveform domain"):
-        run_baseline(heard, fe, [style], 0.3, domain="spectrogram")
 
 
 def test_waveform_baseline_starts_at_each_bins_mean_power(clip):
@@ -238,10 +238,9 @@ def test_waveform_baseline_starts_at_each_bins_mean_power(clip):
     from texnet.frontends import FrontendConfig, STFTFrontend
 
     fe = STFTFrontend(FrontendConfig(n_fft=1024, hop_length=256, scale="power"))
-    obj = TextureObjective(build_descriptor(fe.n_freq, DescriptorConfig(n_filters=16, kernel_sizes=[5])))
+    obj = wave_objective(fe)
     rain = clip("rain", 6.0)
-    out = run_baseline(obj, fe, [rain], 4.0, config=OptimizeConfig(optimizer="adam", max_iter=1, lr=1e-9,
-                                                                    progress=False), domain="waveform")
+    out = run_baseline(obj, [rain], 4.0, config=OptimizeConfig(optimizer="adam", max_iter=1, lr=1e-9, progress=False))
     target = fe.magnitude(rain[None])[0].square().mean(-1)
     start = fe.magnitude(out.wave[None])[0].square().mean(-1)
     ratio = start[5:40] / target[5:40]  # 108-840 Hz (below, rain holds next to nothing: leakage wins)
@@ -249,7 +248,6 @@ def test_waveform_baseline_starts_at_each_bins_mean_power(clip):
 
 
 def test_scaled_stft_parametrisation_round_trips_and_carries_gradients(clip):
-    from texnet.frontends import FrontendConfig, STFTFrontend
     from texnet.optimize import scaled_stft_parametrisation
 
     fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
@@ -272,22 +270,19 @@ def test_scaled_stft_parametrisation_round_trips_and_carries_gradients(clip):
 
 
 def test_waveform_baseline_preconditioned_by_scaled_stft_coefficients(clip):
-    """Rain's spectrum spans ~60 dB: on the samples, L-BFGS barely moves the quiet bins' log level; on the
-    STFT coefficients scaled by the source's amplitude per bin the same budget gets much further."""
-    from texnet.frontends import FrontendConfig, STFTFrontend
-
+    """Rain's spectrum spans ~60 dB: with its coefficients unscaled, L-BFGS barely moves the quiet bins'
+    log level; scaled by the source's amplitude per bin the same budget gets much further."""
     fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64, scale="power"))
     rain = clip("rain", 2.0)
-    obj = TextureObjective(build_descriptor(fe.n_freq, DescriptorConfig(n_filters=16, kernel_sizes=[5])),
-                           ObjectiveConfig(spectrum_weight=1.0))
-    final = {}
-    for param in ("samples", "stft"):
-        out = run_baseline(obj, fe, [rain], 1.0, config=cfg(max_iter=20, wave_param=param), domain="waveform")
-        final[param] = out.result.losses[-1]
-        assert out.wave.shape[0] == fe.samples_for_frames(fe.frames_for_seconds(1.0))
-    assert final["stft"] < 0.6 * final["samples"], final  # measured 0.34e-3 vs 0.80e-3
-    with pytest.raises(ValueError, match="unknown wave_param"):
-        run_baseline(obj, fe, [rain], 1.0, config=cfg(max_iter=2, wave_param="coefficients"), domain="waveform")
+    obj = wave_objective(fe, spectrum_weight=1.0)
+    out = run_baseline(obj, [rain], 1.0, config=cfg(max_iter=20))  # sets the targets; scaled coefficients
+    assert out.wave.shape[0] == fe.samples_for_frames(fe.frames_for_seconds(1.0))
+    n = out.wave.shape[0]
+    start = 0.01 * torch.randn(n, generator=torch.Generator().manual_seed(0))
+    amp = fe.magnitude(rain[None])[0].square().mean(-1).sqrt()
+    final = {name: optimize_waveform(obj, n, start, fe, gain, cfg(max_iter=20))[1].losses[-1]
+             for name, gain in (("unscaled", None), ("scaled", amp.clamp_min(1e-4 * amp.max())))}
+    assert final["scaled"] < 0.6 * final["unscaled"], final
 
 
 def test_waveform_style_transfer_at_several_resolutions(clip):
@@ -295,11 +290,9 @@ def test_waveform_style_transfer_at_several_resolutions(clip):
     from those same samples (it had two frames more than the candidate: the content loss refused)."""
     from texnet.frontends import FrontendConfig, STFTFrontend
 
-    fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
-    obj = TextureObjective(build_descriptor(fe.n_freq, DescriptorConfig(n_filters=16, kernel_sizes=[5])),
-                           ObjectiveConfig(resolutions=[64, 256]))
+    fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64, scale="log1p"))
+    obj = wave_objective(fe, resolutions=[64, 256])
     content = clip("speech", 1.0)[:22050 - 37]  # not a whole number of hops
-    out = run_baseline(obj, fe, [clip("fire", 1.5)], None, content_wave=content,
-                       config=cfg(max_iter=3, init="content"), domain="waveform")
+    out = run_baseline(obj, [clip("fire", 1.5)], None, content_wave=content, config=cfg(max_iter=3, init="content"))
     assert abs(out.wave.shape[0] - content.shape[0]) < fe.hop_length
     assert math.isfinite(out.result.content_loss) and out.result.content_loss >= 0

@@ -17,7 +17,7 @@ bands unless longer crops allow longer segments) but it is
 the same family: with it in the objective the texture ratio is no longer an independent judge of the
 synthesis. The held-out descriptor ratio, copy score and diversity still are.
 
-All statistics are pooled over the items of a batch (as :func:`texnet.objectives.pool_batch` pools
+All statistics are pooled over the items of a batch (as :func:`texnet.loss.pool_batch` pools
 the descriptor's) or taken per item.
 """
 from __future__ import annotations
@@ -28,7 +28,39 @@ import numpy as np
 import torch
 from torch import nn
 
-from .metrics import GROUP_SCALES, MOD_CENTRES_HZ, STAT_GROUPS, erb_filterbank, modulation_filterbank
+# The trained term keeps its own filterbanks and group scales: texnet.metrics (the judge) computes the same
+# kind of statistics with code of its own, so that the evaluation stays an independent check.
+STAT_GROUPS = ("mean", "cv", "skew", "kurtosis", "corr", "mod")
+MOD_CENTRES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # octave modulation bands (Hz)
+# squared error per group that weighs 1 (typical distance between unrelated recordings)
+GROUP_SCALES = {"mean": 0.25, "cv": 0.2, "skew": 0.7, "kurtosis": 0.15, "corr": 0.2, "mod": 0.45}
+
+
+def _cams(hz: np.ndarray) -> np.ndarray:
+    """Glasberg & Moore's ERB-number scale (Cams) of frequencies in Hz."""
+    return 21.4 * np.log10(1.0 + 0.00437 * hz)
+
+
+def erb_bands(n_freq_bins: int, sample_rate: int, n_bands: int, low_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Half-cosine ERB-spaced filters from ``low_hz`` to 0.45 of the sample rate as rfft-bin gains
+    ``(n_bands, n_freq_bins)``, neighbours overlapping by half, and their centres in Hz ``(n_bands,)``."""
+    high_hz = 0.45 * sample_rate
+    if not 0 < low_hz < high_hz:
+        raise ValueError(f"need 0 < low_hz < {high_hz:.0f} Hz, got {low_hz}")
+    if n_bands < 2:
+        raise ValueError(f"need n_bands >= 2, got {n_bands}")
+    centres = np.linspace(_cams(np.float64(low_hz)), _cams(np.float64(high_hz)), n_bands)
+    offset = (_cams(np.linspace(0.0, sample_rate / 2, n_freq_bins))[None, :] - centres[:, None]) / (centres[1] - centres[0])
+    gains = np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
+    return gains, (10.0 ** (centres / 21.4) - 1.0) / 0.00437
+
+
+def octave_bands(n_freq_bins: int, rate: float, centres_hz) -> np.ndarray:
+    """Half-cosine modulation filters an octave wide around ``centres_hz`` as rfft-bin gains
+    ``(n_mod, n_freq_bins)`` of a signal sampled at ``rate``."""
+    octaves = np.log2(np.maximum(np.linspace(0.0, rate / 2, n_freq_bins), 1e-30))[None, :]
+    offset = octaves - np.log2(np.asarray(centres_hz, dtype=np.float64))[:, None]
+    return np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
 
 ENV_FLOOR = 1e-8  # of the target's mean band power: the envelope's floor (a silent band stays finite)
 SOURCE_EDGE_S = 0.1  # cut from both ends of a target recording (fades), as texnet.metrics does
@@ -56,7 +88,7 @@ class AuditoryStatistics(nn.Module):
     one CPU thread. Statistics per band: mean, coefficient of
     variation, skew, kurtosis; Pearson correlation between bands; the share of envelope variance in
     octave modulation bands ``mod_centres_hz`` (Welch: segments of ``segment`` frames, half overlap,
-    Hann window, each segment's mean removed; by default the bands of :data:`texnet.metrics.MOD_CENTRES_HZ`
+    Hann window, each segment's mean removed; by default the bands of :data:`MOD_CENTRES_HZ`
     whose lower edge a segment resolves: 256 frames -> 2 Hz and up, 1024 -> 0.5 Hz).
     """
 
@@ -74,7 +106,7 @@ class AuditoryStatistics(nn.Module):
         mod_centres_hz = [c for c in mod_centres_hz if 2 * c <= self.env_rate / 2 * 1.01]
         if not mod_centres_hz:
             raise ValueError(f"no modulation band fits under the envelope rate {self.env_rate:.0f} Hz (hop {hop_length})")
-        _, centres = erb_filterbank(self.n_ffts[0] // 2 + 1, sample_rate, n_bands, low_hz)
+        _, centres = erb_bands(self.n_ffts[0] // 2 + 1, sample_rate, n_bands, low_hz)
         edges = np.concatenate([[low_hz], centres, [0.45 * sample_rate]])
         width = edges[2:] - edges[:-2]  # each filter's support in Hz
         chosen = np.full(n_bands, self.n_ffts[0])
@@ -89,7 +121,7 @@ class AuditoryStatistics(nn.Module):
             bands = np.flatnonzero(chosen == n)
             if not len(bands):
                 continue
-            gains, _ = erb_filterbank(n // 2 + 1, sample_rate, n_bands, low_hz)
+            gains, _ = erb_bands(n // 2 + 1, sample_rate, n_bands, low_hz)
             gains = gains[bands] ** 2
             cols = np.flatnonzero(gains.sum(0) > 0)
             lo, hi = int(cols.min()), int(cols.max()) + 1
@@ -101,7 +133,7 @@ class AuditoryStatistics(nn.Module):
         self.band_n_fft = chosen.tolist()
         # frames whose longest window reaches past the waveform's ends (reflect padding) are dropped
         self.edge_frames = -(-self.n_ffts[0] // 2 // self.hop_length)
-        mod = modulation_filterbank(segment // 2 + 1, self.env_rate, mod_centres_hz) ** 2
+        mod = octave_bands(segment // 2 + 1, self.env_rate, mod_centres_hz) ** 2
         self.register_buffer("mod_gains", torch.from_numpy(mod).float(), persistent=False)
         self.register_buffer("seg_window", torch.hann_window(segment), persistent=False)
         self.register_buffer("floor", torch.tensor(1e-12), persistent=False)
@@ -170,7 +202,7 @@ class AuditoryStatistics(nn.Module):
 
     def loss(self, wave: torch.Tensor, pooled: bool = True) -> torch.Tensor:
         """Mean over the statistic groups of each group's mean squared error over its scale
-        (:data:`texnet.metrics.GROUP_SCALES`: 1 = as far as unrelated recordings typically are):
+        (:data:`GROUP_SCALES`: 1 = as far as unrelated recordings typically are):
         ``(1,)`` if ``pooled``, else ``(batch,)``. Logs where :mod:`texnet.metrics` compares logs."""
         if "_target_mean" not in self._buffers:
             raise RuntimeError("no auditory target: call set_target first")

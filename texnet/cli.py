@@ -40,9 +40,9 @@ def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
 def cmd_optimize(args: argparse.Namespace) -> int:
     from .audio import load_audio, save_wav
     from .config import from_section, load_yaml
-    from .descriptors import DescriptorConfig, build_descriptor
+    from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig, build_frontend
-    from .objectives import ObjectiveConfig, TextureObjective
+    from .loss import ObjectiveConfig, build_objective
     from .optimize import OptimizeConfig, run_baseline
 
     if args.weights is not None and len(args.weights) != len(args.style):
@@ -60,21 +60,19 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                            time_budget=args.time_budget, optimizer=args.optimizer, progress=not args.quiet)
     wav, png, js = _outputs(Path(args.out), args.overwrite)
 
-    frontend = build_frontend(fe_cfg)
-    descriptor = build_descriptor(frontend.n_freq, desc_cfg)
-    objective = TextureObjective(descriptor, obj_cfg)
-    min_samples = frontend.samples_for_frames(descriptor.receptive_field)
-    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples) for p in args.style]
-    content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples) if args.content else None
-
-    domain = args.domain or opt_cfg.domain
+    domain = args.domain or opt_cfg.domain or ("waveform" if fe_cfg.kind == "stft" else "spectrogram")
     if domain == "waveform" and fe_cfg.kind != "stft":
         raise CLIError("the waveform domain needs the differentiable STFT front end (not the CQT): for the CQT, "
-                       "--domain spectrogram with a config without auditory_weight (e.g. configs/cqt.yaml)")
-    if domain == "spectrogram" and obj_cfg.auditory_weight:
-        raise CLIError(f"{config}: objective.auditory_weight judges audio, so it needs the waveform domain; "
-                       "for the spectrogram baseline pass a config without it (e.g. configs/paper.yaml)")
-    out = run_baseline(objective, frontend, styles, args.seconds, args.weights, content, opt_cfg, domain=domain)
+                       "--domain spectrogram with a spectrogram config (e.g. configs/cqt.yaml)")
+    frontend = build_frontend(fe_cfg)
+    try:
+        objective = build_objective(frontend, desc_cfg, obj_cfg, domain)
+    except ValueError as e:
+        raise CLIError(f"{config}: {e}") from None
+    min_samples = objective.min_samples()
+    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples) for p in args.style]
+    content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples) if args.content else None
+    out = run_baseline(objective, styles, args.seconds, args.weights, content, opt_cfg)
     from .reporting import save_figure, save_json, spectrogram_figure  # matplotlib: only once there is output
 
     save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite)

@@ -42,8 +42,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="audio per block (latency and write granularity; default 2.0)")
     s.add_argument("--griffin-lim-iters", type=int,
                    help="Griffin-Lim iterations per block after the PGHI start (default 16; 0 = PGHI only)")
-    s.add_argument("--phase-init", choices=["pghi", "random"], default="pghi",
-                   help="start phase of new frames (default pghi: better and cheaper than random)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_stream)
@@ -85,7 +83,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     stats = StreamStats()
     # validates everything (front end kind, lengths) before a file is created
     blocks = stream_waveform(gen, args.seconds or None, seed=args.seed, block_seconds=args.block_seconds,
-                             n_iter=n_iter, init=args.phase_init, stats=stats)
+                             n_iter=n_iter, stats=stats)
     sr = gen.sample_rate
     msg = sys.stderr if to_stdout else sys.stdout
 
@@ -155,10 +153,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
     why = f" (stopped by {stop['signal']})" if stop["signal"] else " (reader closed the pipe)" if broken_pipe else ""
     if gen.is_waveform:
         inversion = "one inverse STFT (phase-free generator)"
-    elif args.phase_init == "pghi":
-        inversion = f"PGHI + {n_iter} Griffin-Lim iterations"
     else:
-        inversion = f"{n_iter} Griffin-Lim iterations from random phase"
+        inversion = f"PGHI + {n_iter} Griffin-Lim iterations"
     print(f"wrote {written} samples ({audio_s:.1f} s at {sr} Hz) to {where}{why} in {elapsed:.2f} s ({cpu:.2f} s CPU): "
           f"{audio_s / max(elapsed, 1e-9):.1f}x real time; {inversion} per {args.block_seconds:g} s block",
           file=msg)

@@ -1,4 +1,8 @@
-"""LightningDataModule: the target recording(s), random training crops, fixed held-out validation crops."""
+"""LightningDataModule: the target recording(s), random training crops, fixed held-out validation crops.
+
+The data module owns the targets: its ``setup`` loads the recordings at the model's sample rate and hands
+them to the model (``set_targets``), after checking that a crop is long enough for the model's loss.
+"""
 from __future__ import annotations
 
 import logging
@@ -37,7 +41,6 @@ class TextureDataModule(pl.LightningDataModule):
         audio: style/texture recordings; several make a multi-texture target mixed with ``weights``.
         weights: one mixing weight per recording (default equal).
         content: content recordings for a style-transfer generator (random crops of them are stylised).
-        sample_rate: rate everything is resampled to; must match the model's front end.
         train_fraction: the first fraction of each recording is the target; the rest is held out, and
             validation compares the generator with real held-out crops (1.0: no held-out part, validation
             uses crops of the target itself).
@@ -52,7 +55,6 @@ class TextureDataModule(pl.LightningDataModule):
         audio: list[str] = ["data/rain.ogg"],  # noqa: B006 - LightningCLI needs a literal default
         weights: list[float] | None = None,
         content: list[str] | None = None,
-        sample_rate: int = DEFAULT_SAMPLE_RATE,
         train_fraction: float = 1.0,
         crop_seconds: float = 1.5,
         batch_size: int = 4,
@@ -68,19 +70,34 @@ class TextureDataModule(pl.LightningDataModule):
             raise ValueError(f"train_fraction must be in [0.1, 1], got {train_fraction}")
         self.save_hyperparameters()
         self.audio, self.weights, self.content_paths = list(audio), weights, content
-        self.sample_rate, self.train_fraction = sample_rate, train_fraction
-        self.crop_samples = int(round(crop_seconds * sample_rate))
+        self.train_fraction, self.crop_seconds = train_fraction, crop_seconds
+        self.sample_rate = DEFAULT_SAMPLE_RATE  # the model's, once attached to a trainer (setup)
         self.batch_size, self.steps_per_epoch, self.val_crops = batch_size, steps_per_epoch, val_crops
         self.style_waves: list[torch.Tensor] = []
         self.heldout_waves: list[torch.Tensor] = []
         self.content_waves: list[torch.Tensor] = []
-        self.min_samples = 1
+
+    @property
+    def crop_samples(self) -> int:
+        return int(round(self.crop_seconds * self.sample_rate))
 
     def setup(self, stage: str | None = None) -> None:
-        if self.style_waves:
-            return
+        """Load the recordings (once) and hand the targets to the trainer's model."""
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        if model is not None and hasattr(model, "sample_rate"):
+            self.sample_rate = int(model.sample_rate)
+            need = model.min_samples()
+            if self.crop_samples < need:
+                raise ValueError(f"data.crop_seconds ({self.crop_seconds:g} s) is shorter than the loss's receptive "
+                                 f"field ({need / self.sample_rate:.2f} s): raise crop_seconds")
+        if not self.style_waves:
+            self._load()
+        if model is not None and hasattr(model, "set_targets"):
+            model.set_targets(self.style_waves, self.weights)
+
+    def _load(self) -> None:
         for path in self.audio:
-            w = load_audio(path, self.sample_rate, min_samples=max(self.min_samples, self.crop_samples))
+            w = load_audio(path, self.sample_rate, min_samples=self.crop_samples)
             cut = int(w.shape[-1] * self.train_fraction)
             self.style_waves.append(w[:cut])
             self.heldout_waves.append(w[cut:] if self.train_fraction < 1.0 else w)

@@ -46,15 +46,13 @@ def _seconds(wave: torch.Tensor, sample_rate: int) -> float:
 def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
     """All metrics of each candidate against ``reference``; mono waveforms ``(samples,)`` at ``sample_rate``.
 
-    ``candidates``: one or two waveforms. ``frontend`` (default ``STFTFrontend()``: n_fft 1024, hop 256,
-    as in the calibrations) makes the spectrograms for the copy score, the held-out style distance and
+    ``candidates``: one or two waveforms. ``frontend`` (default :func:`texnet.metrics.judge_frontend`:
+    n_fft 1024, hop 256, log1p, as in the calibrations) makes the spectrograms for the copy score, the held-out style distance and
     diversity. Returns ``{"reference": {"seconds"}, "sample_rate", "candidates": [per-candidate dict with
     "seconds", "texture_distance", "texture_ratio" (or None), "copy_score", "heldout_style",
     "heldout_style_ratio" (or None), "spectral_lines"], "diversity" (or None), "notes": [str]}``; the
     reference's entry holds "seconds" and "spectral_lines".
     """
-    from .frontends import STFTFrontend
-
     ref = M._as_wave(reference)
     cands = [M._as_wave(c) for c in candidates]
     if not 1 <= len(cands) <= 2:
@@ -63,7 +61,7 @@ def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
         if _seconds(w, sample_rate) < MIN_SECONDS:
             raise ValueError(f"{what} is {_seconds(w, sample_rate):.3f} s long; evaluation needs at least "
                              f"{MIN_SECONDS} s")
-    fe = frontend or STFTFrontend()
+    fe = frontend or M.judge_frontend()
     notes = []
 
     ref_stats = M.texture_statistics(ref, sample_rate)

@@ -72,82 +72,58 @@ def first_half(clip: torch.Tensor) -> torch.Tensor:
 def objective_config(section: dict | None = None, **fields):
     """An ``ObjectiveConfig`` (the texture objective's settings) from a config section and/or ``fields``."""
     from .config import from_section
-    from .objectives import ObjectiveConfig
+    from .loss import ObjectiveConfig
 
     return from_section(ObjectiveConfig, {**(section or {}), **fields}, "objective")
 
 
 class RecipeObjective:
-    """The texture objective of one recipe in one domain, as training and the baseline apply it.
+    """The texture loss of one recipe in one domain (:func:`texnet.loss.build_objective`), as training and the
+    baseline apply it. ``set_targets(waves)``; ``spec_style(spec)``: style loss of a log-magnitude ``(freq,
+    time)`` (spectrogram domain); ``audio_style(wave)``: of audio ``(samples,)`` or ``(batch, samples)`` (in
+    the spectrogram domain: of its spectrogram). Build it with :func:`build_objective_for`."""
 
-    ``domain`` ``"spectrogram"``: what is optimised or generated is the ``frontend``'s log-magnitude (then
-    Griffin-Lim); ``"waveform"``: the audio itself, judged at every STFT resolution and by every audio term
-    of the recipe. ``set_targets(waves)`` sets the style targets from waveforms ``(samples,)``;
-    ``spec_style(spec)`` is the style loss of a log-magnitude ``(freq, time)`` (spectrogram domain);
-    ``audio_style(wave)`` that of audio ``(samples,)`` or ``(batch, samples)`` (in the spectrogram domain:
-    of its spectrogram). Build it with :func:`build_objective_for`.
-    """
-
-    def __init__(self, frontend, domain: str, spectrogram_objective, audio_objective=None):
-        self.frontend, self.domain = frontend, domain
-        self._spec, self._audio = spectrogram_objective, audio_objective
+    def __init__(self, loss):
+        self.loss, self.frontend, self.domain = loss, loss.frontend, loss.domain
 
     @property
     def receptive_field_seconds(self) -> float:
         """Time span one descriptor output sees (in the front end's frames)."""
-        return self._spec.receptive_field / self.frontend.frame_rate
+        return self.loss.receptive_field / self.frontend.frame_rate
 
     def min_samples(self) -> int:
         """Shortest audio the objective can judge."""
-        if self._audio is not None:
-            return self._audio.min_samples()
-        return self.frontend.samples_for_frames(self._spec.receptive_field)
+        return self.loss.min_samples()
 
     def to(self, device) -> "RecipeObjective":
-        for m in (self.frontend, self._spec, self._audio):
-            if m is not None:
-                m.to(device)
+        self.loss.to(device)
         return self
 
-    @torch.no_grad()
     def set_targets(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:
-        self._spec.set_style([self.frontend(w)[0] for w in waves], weights)
-        if self._audio is not None and self._audio.owns_targets:
-            self._audio.set_style(waves, weights)
+        self.loss.set_target(waves, weights)
 
     @torch.no_grad()
     def spec_style(self, spec: torch.Tensor) -> float:
         if self.domain != "spectrogram":
             raise ValueError("spec_style judges a spectrogram-domain objective's input; use audio_style")
-        x = spec[None].float()
-        return float(self._spec.style_from_acts(self._spec.descriptor(x), x))
+        return float(self.loss(spec[None].float()).style)
 
     @torch.no_grad()
     def audio_style(self, wave: torch.Tensor, pooled: bool = False) -> float:
         """Style loss of audio; ``pooled``: of a batch of crops ``(batch, samples)`` taken as one excerpt,
         as training takes a batch."""
         wave = wave[None] if wave.dim() == 1 else wave
-        if self._audio is not None:
-            return float(self._audio.style(wave, pooled=pooled).mean())
-        spec = self.frontend(wave)
-        return float(self._spec.style_from_acts(self._spec.descriptor(spec), spec, pooled=pooled).mean())
+        x = wave if self.domain == "waveform" else self.frontend(wave)
+        return float(self.loss(x, pooled=pooled).style.mean())
 
 
 def build_objective_for(frontend, descriptor, objective, domain: str) -> RecipeObjective:
     """The objective of a recipe: ``frontend`` (a ``FrontendConfig`` or a built front end), ``descriptor``
     (``DescriptorConfig``), ``objective`` (``ObjectiveConfig``), in ``domain`` (``"spectrogram"`` or
-    ``"waveform"``). The only function in the benchmarks that constructs objective classes."""
-    from .descriptors import build_descriptor
-    from .frontends import Frontend, build_frontend
-    from .objectives import TextureObjective
-    from .wave_objective import WaveObjective
+    ``"waveform"``). The only function in the benchmarks that builds the objective."""
+    from .loss import build_objective
 
-    if domain not in ("spectrogram", "waveform"):
-        raise ValueError(f"unknown domain {domain!r} (expected 'spectrogram' or 'waveform')")
-    fe = frontend if isinstance(frontend, Frontend) else build_frontend(frontend)
-    spec_objective = TextureObjective(build_descriptor(fe.n_freq, descriptor), objective)
-    audio = WaveObjective.build(fe, spec_objective) if domain == "waveform" else None
-    return RecipeObjective(fe, domain, spec_objective, audio)
+    return RecipeObjective(build_objective(frontend, descriptor, objective, domain))
 
 
 def objective_from_config(config: str | Path | dict | None, domain: str | None = None) -> RecipeObjective:
@@ -196,8 +172,7 @@ def baseline(objective: RecipeObjective, style_wave: torch.Tensor, seconds: floa
     from .optimize import run_baseline
 
     cfg = optimize_config(config, **overrides)
-    return run_baseline(objective._spec, objective.frontend, [style_wave], seconds, content_wave=content_wave,
-                        config=cfg, domain=objective.domain)
+    return run_baseline(objective.loss, [style_wave], seconds, content_wave=content_wave, config=cfg)
 
 
 def module_kwargs(config: str | Path | dict) -> dict:
@@ -225,7 +200,6 @@ def fit_generator(model: dict, data: dict, steps: int, precision: str = "32-true
     import pytorch_lightning as pl
 
     from .data import TextureDataModule
-    from .inference import LoadedGenerator
     from .module import TextureModule
 
     module = TextureModule(**model)
@@ -234,8 +208,7 @@ def fit_generator(model: dict, data: dict, steps: int, precision: str = "32-true
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          limit_val_batches=0, callbacks=list(callbacks), gradient_clip_val=1.0)
     trainer.fit(module, dm)
-    module.eval()
-    return LoadedGenerator(module.generator, module.frontend, module.desc_cfg, dict(module.hparams))
+    return module.eval().synth
 
 
 def generate(gen, seconds: float, seeds: Iterable[int]) -> list[torch.Tensor]:

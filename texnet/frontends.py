@@ -26,26 +26,28 @@ from .audio import check_sample_rate
 
 @dataclass
 class FrontendConfig:
-    """Everything needed to rebuild a front end exactly (stored in checkpoints).
+    """Everything needed to rebuild a front end exactly (stored in checkpoints); the defaults are the
+    recommended generator's frames (the paper's: ``n_fft 1024, hop_length 256, scale log1p``).
 
     ``kind`` picks STFT or CQT; ``n_fft``/``window`` apply to the STFT, ``fmin``/``n_bins``/
     ``bins_per_octave`` to the CQT; ``griffin_lim_iters``/``momentum`` to either inverse.
     ``scale`` is what the descriptor sees: ``"log1p"`` = ``log1p(|X|)`` (the paper's), or ``"power"`` =
     ``log1p(|X|^2 / P0)`` with ``P0`` the mean bin power of white noise at the loader's normalised level
-    (``TARGET_RMS^2 * sum(window^2)``), i.e. log1p of power relative to a typical clip's mean (STFT only).
+    (``TARGET_RMS^2 * sum(window^2)``), i.e. log1p of power relative to a typical clip's mean (STFT only);
+    None: ``"power"`` for the STFT, ``"log1p"`` for the CQT.
     """
 
     kind: Literal["stft", "cqt"] = "stft"
     sample_rate: int = 22050
-    hop_length: int = 256
-    n_fft: int = 1024
+    hop_length: int = 512
+    n_fft: int = 2048
     window: Literal["hann", "hamming", "blackman"] = "hann"
     fmin: float = 32.703  # C1
     n_bins: int = 192
     bins_per_octave: int = 24
     griffin_lim_iters: int = 64
     momentum: float = 0.99
-    scale: Literal["log1p", "power"] = "log1p"
+    scale: Literal["log1p", "power"] | None = None
 
 
 class Frontend(nn.Module):
@@ -57,6 +59,7 @@ class Frontend(nn.Module):
         if config.hop_length < 1:
             raise ValueError(f"hop_length must be >= 1, got {config.hop_length}")
         self.config = config
+        self.scale = config.scale or ("power" if config.kind == "stft" else "log1p")
         self.sample_rate = config.sample_rate
         self.hop_length = config.hop_length
 
@@ -91,14 +94,14 @@ class Frontend(nn.Module):
 
     def to_log(self, mag: torch.Tensor) -> torch.Tensor:
         """Linear magnitude -> the log-magnitude the descriptor sees (see ``FrontendConfig.scale``)."""
-        if self.config.scale == "power":
+        if self.scale == "power":
             return torch.log1p(mag.square() / self.power_ref)
         return torch.log1p(mag)
 
     def to_magnitude(self, spec: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`to_log`."""
         # A spectrogram from an optimiser may dip below zero by rounding; magnitudes cannot.
-        if self.config.scale == "power":
+        if self.scale == "power":
             return torch.sqrt(torch.expm1(spec.clamp_min(0.0)) * self.power_ref)
         return torch.expm1(spec.clamp_min(0.0))
 
@@ -144,7 +147,7 @@ class STFTFrontend(Frontend):
         self.spectrogram = torchaudio.transforms.Spectrogram(
             n_fft=config.n_fft, hop_length=config.hop_length, window_fn=window_fn, power=None, center=True
         )
-        if config.scale not in ("log1p", "power"):
+        if self.scale not in ("log1p", "power"):
             raise ValueError(f"unknown scale {config.scale!r} (expected 'log1p' or 'power')")
         from .audio import TARGET_RMS
 
@@ -178,46 +181,16 @@ class STFTFrontend(Frontend):
             stft, self.n_fft, self.hop_length, window=self.window.to(stft.real.dtype), center=True, length=length
         )
 
-    def griffin_lim(
-        self,
-        mag: torch.Tensor,
-        n_iter: int,
-        momentum: float,
-        seed: int = 0,
-        init_phase: torch.Tensor | None = None,
-        length: int | None = None,
-    ) -> torch.Tensor:
-        """Fast Griffin-Lim on a linear magnitude ``(batch, freq, time)`` -> waveform ``(batch, samples)``.
-
-        Written here rather than calling ``torchaudio.functional.griffinlim`` because streaming needs a
-        warm start (``init_phase``, unit-modulus complex ``(batch, freq, time)``) and reproducibility
-        needs a seeded generator instead of the global RNG.
-        """
-        if init_phase is None:
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
-            phase = torch.rand(mag.shape, generator=gen).to(mag.device) * (2 * math.pi)
-            angles = torch.polar(torch.ones_like(mag), phase.to(mag.dtype))
-        else:
-            angles = init_phase.to(mag.device)
-        length = length if length is not None else self.samples_for_frames(mag.shape[-1])
-        prev = torch.zeros_like(angles)
-        alpha = momentum / (1.0 + momentum)
-        for _ in range(n_iter):
-            wave = self.istft(mag * angles, length)
-            rebuilt = self.complex_stft(wave)
-            angles = rebuilt - alpha * prev
-            angles = angles / (angles.abs() + 1e-16)
-            prev = rebuilt
-        return self.istft(mag * angles, length)
-
     @torch.no_grad()
     def inverse(self, spec, n_iter=None, seed=0, length=None):
         if spec.dim() == 2:
             spec = spec.unsqueeze(0)
         if spec.shape[-2] != self.n_freq:
             raise ValueError(f"spectrogram has {spec.shape[-2]} bins, this STFT front end has {self.n_freq}")
+        from .griffin_lim import GriffinLim
+
         n_iter = self.config.griffin_lim_iters if n_iter is None else n_iter
-        return self.griffin_lim(self.to_magnitude(spec), n_iter, self.config.momentum, seed=seed, length=length)
+        return GriffinLim(self, n_iter, self.config.momentum)(self.to_magnitude(spec), seed, length)
 
 
 class CQTFrontend(Frontend):
@@ -243,7 +216,7 @@ class CQTFrontend(Frontend):
                 f"CQT top bin {top:.0f} Hz is above Nyquist ({nyquist:.0f} Hz): use n_bins <= {max_bins} "
                 f"for fmin={config.fmin} Hz and {config.bins_per_octave} bins per octave"
             )
-        if config.scale != "log1p":
+        if self.scale != "log1p":
             raise ValueError(f"the CQT front end supports scale 'log1p' only, got {config.scale!r}")
         n_octaves = math.ceil(config.n_bins / config.bins_per_octave)
         if config.hop_length % (2 ** max(n_octaves - 1, 0)):

@@ -45,31 +45,27 @@ class GeneratorConfig:
     """Architecture of a generator (stored in checkpoints).
 
     ``dilations`` lists the residual blocks (kernel ``kernel_size`` each); ``noise_scales`` noise inputs
-    of ``noise_channels`` channels each, scale ``s`` varying every ``scale_factor**s`` frames.
-    ``magnitude`` (waveform kind only) maps the last layer to linear magnitudes: ``"exp"`` (the layer
-    emits log-magnitudes: a step changes a quiet bin and a loud one by the same factor, and the start
-    is the target's level in every bin) or ``"softplus"`` (linear above ~1, and its starting bias is
-    floored at 1e-3). Rain, waveform generator, 300 steps: softplus without band whitening put 0.71
-    decades too much level into the 50 Hz band that the recording hardly has; exp with whitening 0.04
-    (the two changes were measured together). ``phase`` (waveform kind only): ``"free"`` emits each
+    of ``noise_channels`` channels each, scale ``s`` varying every ``scale_factor**s`` frames. The
+    defaults are the recommended phase-free generator. ``seed`` draws the initial weights (whatever else
+    was built before: a run is repeatable from its config alone). ``phase`` (waveform kind only): ``"free"`` emits each
     frame's phase as is; ``"advance"`` turns bin ``k`` of absolute frame ``t`` further by
     ``2 pi k t hop / n_fft``, the phase a steady sinusoid at the bin's centre gains from frame to frame,
     so a constant output is a steady tone instead of frames that cancel (see :class:`WaveformGenerator`).
-    ``center`` (waveform kind only): subtract each bin's mean complex frame (of the batch while training,
-    a running average of those in eval) - see :class:`WaveformGenerator`.
+    ``center`` (waveform kind only; ignored by the others): subtract each bin's mean complex frame (of the
+    batch while training, a running average of those in eval) - see :class:`WaveformGenerator`.
     """
 
-    kind: Literal["texture", "style", "waveform"] = "texture"
-    channels: int = 128
+    kind: Literal["texture", "style", "waveform"] = "waveform"
+    channels: int = 96
     kernel_size: int = 3
-    dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32])
+    dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 1, 2, 4, 8])
     noise_channels: int = 8
     noise_scales: int = 4
     scale_factor: int = 4
     norm: Literal["layer", "none"] = "layer"
-    magnitude: Literal["exp", "softplus"] = "exp"
     phase: Literal["free", "advance"] = "free"
-    center: bool = False
+    center: bool = True
+    seed: int = 0
 
 
 CENTER_MOMENTUM = 0.05  # of the running mean frame per training step (about the last 20 batches)
@@ -233,7 +229,7 @@ class WaveformGenerator(TextureGenerator):
     """Phase-free texture generator: noise -> complex STFT frames -> waveform by one inverse STFT.
 
     The trunk is the texture generator's; its last layer emits ``3 * n_freq`` channels per frame: a
-    magnitude ``softplus(m)`` and a phase direction ``(u, v) / |(u, v)|``. Training passes the waveform
+    magnitude ``exp(m)`` and a phase direction ``(u, v) / |(u, v)|``. Training passes the waveform
     back through the differentiable STFT front end into the same objective, so the generator learns
     magnitudes AND phases that belong to a real signal; inference needs no phase retrieval.
     ``forward`` returns the complex STFT ``(batch, n_freq, frames)``; the front end's ``istft`` makes audio.
@@ -250,8 +246,6 @@ class WaveformGenerator(TextureGenerator):
     def __init__(self, n_freq: int, config: GeneratorConfig | None = None, hop_length: int | None = None):
         super().__init__(n_freq, config or GeneratorConfig(kind="waveform"))
         c = self.config
-        if c.magnitude not in ("exp", "softplus"):
-            raise ValueError(f"unknown magnitude {c.magnitude!r} (expected 'exp' or 'softplus')")
         if c.phase not in ("free", "advance"):
             raise ValueError(f"unknown phase {c.phase!r} (expected 'free' or 'advance')")
         if c.phase == "advance" and not (hop_length and hop_length > 0):
@@ -265,12 +259,7 @@ class WaveformGenerator(TextureGenerator):
     @torch.no_grad()
     def set_output_bias(self, mean_mag: torch.Tensor) -> None:
         """Start the magnitudes at a target's typical linear magnitude ``(freq,)``."""
-        if self.config.magnitude == "exp":
-            bias = torch.log(mean_mag.clamp_min(1e-8))
-        else:
-            y = mean_mag.clamp_min(1e-3)
-            bias = y + torch.log(-torch.expm1(-y))
-        self.body.out.bias[: self.n_freq].copy_(bias.to(self.body.out.bias))
+        self.body.out.bias[: self.n_freq].copy_(torch.log(mean_mag.clamp_min(1e-8)).to(self.body.out.bias))
 
     def phase_rotation(self, start: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``, with
@@ -287,7 +276,8 @@ class WaveformGenerator(TextureGenerator):
         out = self.body.raw(noise)
         f = self.n_freq
         m, u, v = out[:, :f], out[:, f: 2 * f], out[:, 2 * f:]
-        mag = torch.exp(m.clamp(max=30.0)) if self.config.magnitude == "exp" else F.softplus(m)
+        # log-magnitudes out: a step changes a quiet bin and a loud one by the same factor
+        mag = torch.exp(m.clamp(max=30.0))
         # magnitude / |(u, v)| in one factor: a third of the element-wise passes over (batch, 3 * freq,
         # frames) of the naive form, which was a fifth of a 60 s generation on one CPU thread
         scale = mag * torch.rsqrt(u * u + v * v + 1e-8)
@@ -350,12 +340,11 @@ class StyleGenerator(nn.Module):
 def build_generator(n_freq: int, config: GeneratorConfig, hop_length: int | None = None) -> nn.Module:
     """The generator ``config`` names; ``hop_length`` (the front end's) is needed by a waveform
     generator with ``phase="advance"``."""
-    if config.center and config.kind != "waveform":
-        raise ValueError(f"center applies to the waveform generator's complex frames, not kind {config.kind!r}")
-    if config.kind == "texture":
-        return TextureGenerator(n_freq, config)
-    if config.kind == "style":
-        return StyleGenerator(n_freq, config)
-    if config.kind == "waveform":
-        return WaveformGenerator(n_freq, config, hop_length)
+    kinds = {"texture": TextureGenerator, "style": StyleGenerator, "waveform": WaveformGenerator}
+    if config.kind in kinds:
+        with torch.random.fork_rng(devices=[]):  # the weights come from the config's seed, not the global RNG
+            torch.manual_seed(int(config.seed))
+            if config.kind == "waveform":
+                return WaveformGenerator(n_freq, config, hop_length)
+            return kinds[config.kind](n_freq, config)
     raise ValueError(f"unknown generator kind {config.kind!r} (expected 'texture', 'style' or 'waveform')")

@@ -51,7 +51,7 @@ vs insects (2.4 from insects, 3.4 from rain), crowd vs fire and stream (1.7, 1.8
   are 0.2-0.4 from estimation noise alone: compare those against the ``baseline`` groups
   (``ratio_<group>`` of :func:`texture_ratio`), not against 0.
 
-``copy_score(source, candidate)['mean']`` (STFTFrontend defaults n_fft 1024 / hop 256, 16-frame patches,
+``copy_score(source, candidate)["mean"]`` (judge_frontend: n_fft 1024 / hop 256, 16-frame patches,
 every 8 frames; source = first half of the clip; 3 s candidates, or a quarter of the clip if shorter).
 "copy" is an excerpt of the source at a frame-aligned offset, "+hop/2" the same excerpt shifted by
 128 samples, "indep" an excerpt of the unseen second half, "other" the mean (max) over the 9 other
@@ -474,7 +474,7 @@ def copy_score(source_spec, candidate_spec, patch_frames: int = 16, stride: int 
     """How verbatim the candidate copies the source: patch cross-correlation, 1.0 = exact copy.
 
     ``source_spec``/``candidate_spec``: log-magnitude spectrograms ``(freq, time)`` (torch or numpy)
-    from the same front end, e.g. ``STFTFrontend()(wave)[0]``. For every candidate patch ``(freq,
+    from the same front end, e.g. ``judge_frontend()(wave)[0]``. For every candidate patch ``(freq,
     patch_frames)`` (every ``stride`` frames) the maximum Pearson correlation over all source positions
     is taken (:func:`patch_correlations`); returns ``mean`` (over candidate patches: how much of the
     candidate is copied) and ``max`` (the single best match: is ANY part copied). Read it against the
@@ -548,6 +548,31 @@ def _heldout_descriptor(n_freq: int, seed: int, width: int, n_filters: int):
     return _HELDOUT_CACHE[key]
 
 
+def _mean_cov(acts: torch.Tensor, centred: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean ``(C,)`` and covariance ``(C, C)`` over positions of activations ``(1, C, positions)``
+    (``centred=False``: the covariance as second moment minus the outer product of the mean)."""
+    a = acts[0].double()
+    mu = a.mean(-1)
+    if centred:
+        d = a - mu[:, None]
+        return mu, d @ d.T / a.shape[-1]
+    return mu, a @ a.T / a.shape[-1] - torch.outer(mu, mu)
+
+
+def _mean_cov_distance(cand: tuple[torch.Tensor, torch.Tensor], ref: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """``||mu_c - mu_r||^2 / ||mu_r||^2 + ||C_c - C_r||^2 / ||C_r||^2``."""
+    (mc, cc), (mr, cr) = cand, ref
+    return float((mc - mr).pow(2).sum() / mr.pow(2).sum().clamp_min(1e-20)
+                 + (cc - cr).pow(2).sum() / cr.pow(2).sum().clamp_min(1e-20))
+
+
+def judge_frontend():
+    """The front end every spectrogram measure here is calibrated on: STFT 1024/256, ``log1p`` magnitudes."""
+    from .frontends import FrontendConfig, STFTFrontend
+
+    return STFTFrontend(FrontendConfig(n_fft=1024, hop_length=256, scale="log1p"))
+
+
 @torch.no_grad()
 def heldout_style_distances(reference_spec, candidate_specs, seeds=HELDOUT_SEEDS, widths=HELDOUT_WIDTHS,
                             n_filters: int = HELDOUT_FILTERS) -> list[dict[str, float]]:
@@ -561,16 +586,14 @@ def heldout_style_distances(reference_spec, candidate_specs, seeds=HELDOUT_SEEDS
         if s.shape[1] < need:
             raise ValueError(f"{name} spectrogram has {s.shape[1]} frames; the held-out style distance needs at "
                              f"least {need}")
-    from .objectives import ObjectiveConfig, TextureObjective
-
     per = np.zeros((len(cands), len(seeds), len(widths)))
     for i, seed in enumerate(seeds):
         for j, width in enumerate(widths):
-            obj = TextureObjective(_heldout_descriptor(ref.shape[0], seed, width, n_filters),
-                                   ObjectiveConfig(statistic="mean_cov"))
-            obj.set_style([ref])
+            desc = _heldout_descriptor(ref.shape[0], seed, width, n_filters)
+            targets = [_mean_cov(a, centred=False) for a in desc(ref[None])]
             for k, cand in enumerate(cands):
-                per[k, i, j] = float(obj(cand[None]).style[0])
+                per[k, i, j] = float(np.mean([_mean_cov_distance(_mean_cov(a), t)
+                                              for a, t in zip(desc(cand[None]), targets)]))
     out = []
     for k in range(len(cands)):
         row = {"distance": float(per[k].mean())}
@@ -585,11 +608,10 @@ def heldout_style_distance(reference_spec, candidate_spec, seeds=HELDOUT_SEEDS, 
     """The mean/covariance style loss of a candidate against a reference under HELD-OUT descriptors.
 
     ``reference_spec``/``candidate_spec``: log-magnitude spectrograms ``(freq, time)`` (or ``(1, freq,
-    time)``) from one front end, e.g. ``STFTFrontend()(wave)[0]``, each at least ``max(widths)`` frames.
+    time)``) from one front end, e.g. ``judge_frontend()(wave)[0]``, each at least ``max(widths)`` frames.
     For every seed in ``seeds`` and kernel width in ``widths`` a fixed random ``Conv1d(freq, n_filters,
-    width) + ReLU`` (:class:`~texnet.descriptors.Descriptor1D`, He-normal) is built, and
-    :class:`~texnet.objectives.TextureObjective` with ``statistic='mean_cov'`` gives the relative error
-    of the activations' mean plus that of their covariance, ``||mu_c - mu_r||^2 / ||mu_r||^2 + ||C_c -
+    width) + ReLU`` (:class:`~texnet.descriptors.Descriptor1D`, He-normal) is built, and the relative error
+    of the activations' mean plus that of their covariance (computed here, not by the trained loss), ``||mu_c - mu_r||^2 / ||mu_r||^2 + ||C_c -
     C_r||^2 / ||C_r||^2`` (the reference is the target: the loss is not symmetric). The default seeds
     (101-103), widths (5, 11, 25 frames: 58-290 ms at hop 256) and 256 filters are none of those any
     texnet config trains against (seed 0, 512 filters), so this is the training objective's kind of
@@ -663,11 +685,9 @@ def heldout_style_ratio(source_spec, heldout_spec, candidate_spec, **kwargs) -> 
 def heldout_calibration_matrix(waves: dict, frontend=None, **kwargs) -> tuple[list[str], np.ndarray]:
     """``H[i, j] = heldout_style_distance(second half of clip i, first half of clip j)['distance']``.
 
-    ``waves`` maps names to mono waveforms ``(samples,)``; ``frontend`` defaults to ``STFTFrontend()``.
+    ``waves`` maps names to mono waveforms ``(samples,)``; ``frontend`` defaults to :func:`judge_frontend`.
     """
-    from .frontends import STFTFrontend
-
-    fe = frontend or STFTFrontend()
+    fe = frontend or judge_frontend()
     names = list(waves)
     halves = {}
     with torch.no_grad():

@@ -3,7 +3,7 @@
 Texture synthesis (style only) and style transfer (content + style) of any output length. In the
 waveform domain (``configs/baseline.yaml``, the CLI's default) the audio is optimised through its STFT
 coefficients scaled by the source's amplitude per bin (:func:`scaled_stft_parametrisation`) and judged
-by :class:`~texnet.wave_objective.WaveObjective`; no phase retrieval. In the spectrogram domain (the
+by the :class:`~texnet.loss.TextureLoss` the generators train against; no phase retrieval. In the spectrogram domain (the
 paper's; ``configs/paper.yaml``) the spectrogram is reparametrised as ``spec = softplus(theta)``, so it is
 a valid (non-negative) log-magnitude spectrogram at every step; unconstrained optimisation drives many
 bins negative and clamping afterwards destroys the match.
@@ -24,26 +24,25 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .frontends import STFTFrontend
-from .objectives import TextureObjective
-from .wave_objective import WaveObjective
+from .loss import TextureLoss, normalised_weights
 
 
 @dataclass
 class OptimizeConfig:
     """Optimiser and stopping rule of the baseline.
 
-    ``domain`` is what is optimised: a log-magnitude spectrogram (then Griffin-Lim), or the waveform
-    itself through the differentiable STFT (no phase retrieval; see :func:`optimize_waveform`).
-    ``max_iter`` counts objective evaluations (L-BFGS) or steps (Adam). ``wave_param`` (waveform domain):
-    the free parameters, the front end's STFT coefficients over the style's RMS amplitude per bin ("stft",
-    a preconditioner: after 150 L-BFGS evaluations wind's loss is 0.016 instead of 0.71, see
-    :func:`scaled_stft_parametrisation`) or the samples themselves. Optimisation stops at the first
+    ``domain`` is what is optimised: the waveform itself through the differentiable STFT (no phase
+    retrieval; see :func:`optimize_waveform`), or a log-magnitude spectrogram (then Griffin-Lim); None:
+    the waveform with an STFT front end, the spectrogram with the CQT (which has no gradient).
+    ``max_iter`` counts objective evaluations (L-BFGS) or steps (Adam). In the waveform domain the free
+    parameters are the front end's STFT coefficients over the style's RMS amplitude per bin (a
+    preconditioner, see :func:`scaled_stft_parametrisation`). Optimisation stops at the first
     of: ``max_iter``; the loss improving by less than ``rel_tol`` (relative) over the last ``patience``
     evaluations; ``time_budget`` seconds (checked after each L-BFGS step, which makes up to 12 evaluations).
     """
 
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
-    domain: Literal["spectrogram", "waveform"] = "spectrogram"
+    domain: Literal["spectrogram", "waveform"] | None = None
     max_iter: int = 150
     lr: float | None = None  # None: 1.0 for L-BFGS, 0.05 for Adam
     rel_tol: float = 1e-3
@@ -53,7 +52,6 @@ class OptimizeConfig:
     init: Literal["noise", "content"] = "noise"
     edge_margin: bool = True
     progress: bool = True
-    wave_param: Literal["samples", "stft"] = "stft"
 
 
 @dataclass
@@ -153,7 +151,7 @@ def _finish(res: OptimizeResult, spec: torch.Tensor, final) -> OptimizeResult:
 
 
 def optimize_spectrogram(
-    objective: TextureObjective,
+    objective: TextureLoss,
     n_frames: int,
     init_spec: torch.Tensor,
     config: OptimizeConfig | None = None,
@@ -170,7 +168,7 @@ def optimize_spectrogram(
         raise ValueError(f"output of {n_frames} frames is shorter than the descriptor's receptive field ({rf} frames)")
     if init_spec.shape[-1] != n_frames:
         raise ValueError(f"init_spec has {init_spec.shape[-1]} frames, expected {n_frames}")
-    has_content = objective.content_acts is not None
+    has_content = objective.has_content
     margin = rf - 1 if (cfg.edge_margin and not has_content) else 0
     init = F.pad(init_spec[None], (margin, margin), mode="replicate")[0] if margin else init_spec
     # contiguous: a front end's spectrogram may be a transposed view, and L-BFGS needs grad.view(-1)
@@ -206,18 +204,18 @@ def scaled_stft_parametrisation(basis: STFTFrontend, wave: torch.Tensor, gain: t
 
 
 def optimize_waveform(
-    objective: WaveObjective,
+    objective: TextureLoss,
     n_samples: int,
     init_wave: torch.Tensor,
-    config: OptimizeConfig | None = None,
-    basis: STFTFrontend | None = None,
+    basis: STFTFrontend,
     gain: torch.Tensor | None = None,
+    config: OptimizeConfig | None = None,
 ) -> tuple[torch.Tensor, OptimizeResult]:
     """Phase-free baseline: optimise the waveform ``(n_samples,)`` itself so that its spectrograms match
     the objective's targets (Antognini et al. 2019; Caracalla & Roebel 2019).
 
-    ``config.wave_param`` "stft" (default) optimises the waveform through its ``basis`` STFT coefficients
-    scaled by ``gain`` ``(freq,)`` (see :func:`scaled_stft_parametrisation`); "samples" the samples.
+    The waveform is optimised through its ``basis`` STFT coefficients scaled by ``gain`` ``(freq,)`` (see
+    :func:`scaled_stft_parametrisation`).
 
     No phase retrieval afterwards: what the objective judged is the spectrogram of real audio. Returns
     the waveform and the run record (``spec`` is the waveform's log-magnitude at the objective's first resolution;
@@ -226,26 +224,19 @@ def optimize_waveform(
     cfg = config or OptimizeConfig()
     if n_samples < objective.min_samples():
         raise ValueError(f"output of {n_samples} samples is shorter than the descriptor's receptive field "
-                         f"({objective.min_samples() / objective.frontends[0].sample_rate:.3f} s)")
+                         f"({objective.min_samples() / basis.sample_rate:.3f} s)")
     if init_wave.shape[-1] != n_samples:
         raise ValueError(f"init_wave has {init_wave.shape[-1]} samples, expected {n_samples}")
-    has_content = objective.objectives[0].content_acts is not None
+    has_content = objective.has_content
     margin = objective.margin_samples() if (cfg.edge_margin and not has_content) else 0
     # circular padding: a noise start stays noise-like on the margins, and any margin fits (a margin of the
     # longest resolution can exceed the output itself, which reflect padding refuses)
     reps = 2 * (margin // n_samples + 1) + 1
     first = (reps // 2) * n_samples - margin
     init = init_wave.repeat(reps)[first: first + n_samples + 2 * margin]
-    fe0 = objective.frontends[0]
+    fe0 = objective.views[0].frontend
     res = OptimizeResult(spec=fe0(init_wave[None])[0])
-    if cfg.wave_param == "stft":
-        if basis is None:
-            raise ValueError("wave_param 'stft' needs the STFT front end whose coefficients are optimised (basis)")
-        theta, to_wave = scaled_stft_parametrisation(basis, init, gain)
-    elif cfg.wave_param == "samples":
-        theta, to_wave = init.detach().clone().contiguous(), lambda t: t[None]  # noqa: E731
-    else:
-        raise ValueError(f"unknown wave_param {cfg.wave_param!r} (expected 'stft' or 'samples')")
+    theta, to_wave = scaled_stft_parametrisation(basis, init, gain)
     theta.requires_grad_(True)
     best = _minimise(theta, lambda t: objective(to_wave(t)).total.sum(), cfg, res)
     with torch.no_grad():
@@ -267,36 +258,29 @@ class BaselineOutput:
 
 
 def run_baseline(
-    objective: TextureObjective,
-    frontend,
+    objective: TextureLoss,
     style_waves: list[torch.Tensor],
     seconds: float | None,
     weights: list[float] | None = None,
     content_wave: torch.Tensor | None = None,
     config: OptimizeConfig | None = None,
-    domain: str | None = None,
 ) -> BaselineOutput:
     """Texture synthesis (no content) or style transfer (with ``content_wave``) from waveforms ``(samples,)``.
 
-    Sets the objective's targets from the front end's spectrograms, starts from noise with the style's
-    per-bin statistics (or from the content with ``config.init == "content"``), optimises, and inverts
-    with the front end's inverse. Texture length is ``seconds``; style transfer keeps the content's length.
-    ``domain`` (default ``config.domain``) ``"waveform"`` optimises the audio itself through the (differentiable STFT) front end instead:
-    no phase retrieval, and the objective judges the spectrogram of real audio (at every STFT resolution
-    in ``objective.config.resolutions``, if any: :class:`~texnet.wave_objective.WaveObjective`).
+    Sets the loss's targets, starts from noise with the style's per-bin statistics (or from the content
+    with ``config.init == "content"``) and optimises. In the loss's ``"waveform"`` domain the audio itself
+    is optimised (through scaled STFT coefficients; no phase retrieval); in the ``"spectrogram"`` domain
+    (the paper's) a log-magnitude spectrogram, inverted by the front end's inverse afterwards. Texture
+    length is ``seconds``; style transfer keeps the content's length.
     """
     cfg = config or OptimizeConfig()
-    domain = domain or cfg.domain
-    if domain not in ("spectrogram", "waveform"):
-        raise ValueError(f"unknown domain {domain!r} (expected 'spectrogram' or 'waveform')")
-    if domain == "spectrogram" and objective.config.auditory_weight:
-        raise ValueError("objective.auditory_weight judges audio: it needs the waveform domain (--domain waveform)")
+    frontend = objective.frontend
+    domain = objective.domain
     style_specs = [frontend(w)[0] for w in style_waves]
-    objective.set_style(style_specs, weights)
+    objective.set_target(style_waves, weights)
     content_spec = None
     if content_wave is not None:
         content_spec = frontend(content_wave)[0]
-        objective.set_content(content_spec)
         n_frames = content_spec.shape[-1]
     else:
         objective.set_content(None)
@@ -307,8 +291,7 @@ def run_baseline(
         if n_frames < rf:
             need = frontend.seconds_for_frames(rf)
             raise ValueError(f"output of {seconds} s is shorter than the descriptor's receptive field ({need:.3f} s)")
-    w = torch.ones(len(style_specs)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
-    w = w / w.sum()
+    w = normalised_weights(weights, len(style_specs))
     mean = sum(wi * s.mean(-1) for wi, s in zip(w, style_specs))
     std = sum(wi * s.std(-1) for wi, s in zip(w, style_specs))
     if domain == "waveform":
@@ -334,17 +317,16 @@ def run_baseline(
                 got = frontend.magnitude(init_wave[None])[0].square().mean(-1)
                 mag = mag * (power / got.clamp_min(1e-30)).sqrt()[:, None]
             init_wave = frontend.istft(torch.polar(mag, phase)[None], length=n_samples)[0]
-        wobj = WaveObjective.build(frontend, objective)
-        if wobj.owns_targets:  # else the front end's own targets, set above, are the ones
-            wobj.set_style(style_waves, weights)
-            # the samples the output will have: a content cut to whole frames has fewer frames at a finer hop
-            wobj.set_content(None if content_wave is None else content_wave[:n_samples])
+        # the samples the output will have: a content cut to whole frames has fewer frames at a finer hop
+        objective.set_content(None if content_wave is None else content_wave[:n_samples])
         amp = power.sqrt()  # floored: a bin the style lacks (above a cut-off) may still move, if slowly
-        wave, result = optimize_waveform(wobj, n_samples, init_wave, cfg, basis=frontend,
-                                         gain=amp.clamp_min(GAIN_FLOOR * amp.max()))
+        wave, result = optimize_waveform(objective, n_samples, init_wave, frontend,
+                                         gain=amp.clamp_min(GAIN_FLOOR * amp.max()), config=cfg)
         with torch.no_grad():  # the record's spectrogram in the front end's frames, not the first resolution's
             result.spec = frontend(wave[None])[0]
         return BaselineOutput(wave.detach(), result, style_specs, content_spec, 0.0)
+    if content_wave is not None:
+        objective.set_content(content_wave)
     if content_spec is not None and cfg.init == "content":
         init = content_spec.clamp_min(1e-3)
     else:

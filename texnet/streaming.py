@@ -23,8 +23,7 @@ Two stages, each with state that does not grow with the length streamed:
    The context frames are the ones whose windows overlap the new frames' samples; holding their phase
    fixed during the iterations makes the new phases consistent with the waveform already written. The
    look-ahead frames are iterated too but only carried (warm start) into the next block, where they sit
-   in the middle of the window. New frames start from a phase-gradient estimate (``init="pghi"``, see
-   :func:`pghi_phase`) or random phase (``init="random"``). The waveform is the overlap-add inverse STFT
+   in the middle of the window. New frames start from a phase-gradient estimate (:func:`pghi_phase`). The waveform is the overlap-add inverse STFT
    of ONE global sequence of committed frames, computed block by block and sliced where all overlapping
    frames are committed, so blocks join without seams by construction (no crossfade needed: the
    window-sum normalisation is that of the full-length ISTFT).
@@ -39,7 +38,6 @@ thread), the process's RSS flat at about 0.57 GB while streaming, most of it the
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -49,6 +47,7 @@ import numpy as np
 import torch
 
 from .frontends import Frontend, STFTFrontend
+from .griffin_lim import griffin_lim
 
 # Gaussian-equivalent time-frequency ratio lambda / n_fft^2 of each window (LTFAT's pghi.m values).
 _PGHI_GAMMA = {"hann": 0.25645, "hamming": 0.29794, "blackman": 0.17954}
@@ -171,49 +170,11 @@ class _STFT:
         return out
 
 
-def _unit(x: torch.Tensor) -> torch.Tensor:
-    """``x / |x|`` for complex ``x`` (3x faster than ``x / x.abs()`` on CPU: no complex ``abs``)."""
-    r = torch.view_as_real(x)
-    inv = r[..., 0] * r[..., 0]
-    inv.addcmul_(r[..., 1], r[..., 1]).add_(1e-30).rsqrt_()
-    return x * inv
-
-
-def _random_phase(shape, seed: int, tag: int) -> torch.Tensor:
-    digest = hashlib.blake2b(f"phase/{seed}/{tag}".encode(), digest_size=8).digest()
-    gen = torch.Generator().manual_seed(int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF)
-    return torch.polar(torch.ones(shape), torch.rand(shape, generator=gen) * (2 * math.pi))
-
-
-def griffin_lim(
-    frontend: STFTFrontend,
-    mag: torch.Tensor,
-    n_iter: int,
-    angles: torch.Tensor,
-    n_fixed: int = 0,
-    momentum: float | None = None,
-    _stft: _STFT | None = None,
-) -> torch.Tensor:
-    """Fast Griffin-Lim (Perraudin et al. 2013) on ``mag`` ``(freq, time)`` from unit phases ``angles``.
-
-    The first ``n_fixed`` frames keep their phase (the streaming context). Returns the final unit-modulus
-    phases ``(freq, time)``. With ``n_fixed=0`` this is :meth:`STFTFrontend.griffin_lim`'s iteration
-    (same momentum rule), only faster; ``istft(mag * angles)`` is the waveform.
-    """
-    st = _stft or _STFT(frontend)
-    momentum = frontend.config.momentum if momentum is None else momentum
-    alpha = momentum / (1.0 + momentum)
-    length = frontend.samples_for_frames(mag.shape[-1])
-    fixed = angles[:, :n_fixed].clone() if n_fixed else None
-    prev = None
-    for _ in range(n_iter):
-        rebuilt = st.stft(st.istft(mag * angles, length))
-        step = rebuilt if prev is None else rebuilt - alpha * prev
-        angles = _unit(step)
-        if fixed is not None:
-            angles[:, :n_fixed] = fixed
-        prev = rebuilt
-    return angles
+def _griffin_lim(st: "_STFT", mag: torch.Tensor, angles: torch.Tensor, n_iter: int, momentum: float,
+                 n_fixed: int) -> torch.Tensor:
+    """:func:`texnet.griffin_lim.griffin_lim` on one ``(freq, time)`` window through the fast ISTFT."""
+    length = st.frontend.samples_for_frames(mag.shape[-1])
+    return griffin_lim(mag, angles, st.stft, lambda s: st.istft(s, length), n_iter, momentum, n_fixed)
 
 
 def pghi_phase(
@@ -312,8 +273,6 @@ def invert_stream(
     block_frames: int = 172,
     lookahead_frames: int | None = None,
     n_samples: int | None = None,
-    init: str = "pghi",
-    warm: bool = True,
     seed: int = 0,
     momentum: float | None = None,
     stats: StreamStats | None = None,
@@ -326,15 +285,13 @@ def invert_stream(
     Yields the samples of ONE inverse STFT of all frames, block by block (see the module docstring):
     block ``k`` ends where every frame overlapping its samples has its final phase, so the blocks join
     seamlessly and ``torch.cat`` of them has ``n_samples`` samples (or, if the chunks end first,
-    ``(frames - 1) * hop`` as :meth:`Frontend.inverse` gives). ``init``: ``"pghi"`` or ``"random"``
-    start phase for new frames; ``warm=False`` discards the look-ahead phases instead of carrying them
-    into the next block (for comparison). Memory is O(block + look-ahead), whatever the length.
+    ``(frames - 1) * hop`` as :meth:`Frontend.inverse` gives). New frames start from the PGHI phase,
+    look-ahead frames carry their phase into the next block. Memory is O(block + look-ahead), whatever
+    the length.
     """
     if not isinstance(frontend, STFTFrontend):
         raise ValueError(f"streaming inversion needs the STFT front end; this checkpoint uses "
                          f"{frontend.config.kind!r} (use 'synthesize.py generate' for a fixed length)")
-    if init not in ("pghi", "random"):
-        raise ValueError(f"init must be 'pghi' or 'random', got {init!r}")
     if n_iter < 0 or block_frames < 1:
         raise ValueError(f"need n_iter >= 0 and block_frames >= 1, got {n_iter} and {block_frames}")
     a, n_fft = frontend.hop_length, frontend.n_fft
@@ -349,12 +306,12 @@ def invert_stream(
         raise ValueError(f"n_samples must be >= 0, got {n_samples}")
     if frontend.window.device.type != "cpu":  # phase retrieval runs on the CPU (small FFTs, a frame loop)
         frontend = copy.deepcopy(frontend).cpu()
-    return _invert(frontend, iter(spec_chunks), n_iter, block_frames, look, n_ctx, n_samples, init, warm, seed,
-                   momentum, stats)
+    momentum = frontend.config.momentum if momentum is None else momentum
+    return _invert(frontend, iter(spec_chunks), n_iter, block_frames, look, n_ctx, n_samples, seed, momentum, stats)
 
 
 @torch.no_grad()
-def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, init, warm, seed, momentum, stats):
+def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, seed, momentum, stats):
     a, n_fft = frontend.hop_length, frontend.n_fft
     half = n_fft // 2
     st = _STFT(frontend)
@@ -414,22 +371,19 @@ def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, init, wa
         else:
             w1 = min(e + look, buf0 + buf.shape[1])
             mag = buf[:, w0 - buf0: w1 - buf0]
-            n_car = min(carry.shape[1], w1 - w0 - n_hist) if warm else 0
+            n_car = min(carry.shape[1], w1 - w0 - n_hist)
             angles = torch.empty(n_freq, w1 - w0, dtype=torch.complex64)
             angles[:, :n_hist] = committed
             angles[:, n_hist: n_hist + n_car] = carry[:, :n_car]
             first_new = n_hist + n_car
             if first_new < w1 - w0:
-                if init == "pghi":
-                    peak = max(peak, float(mag.max()))
-                    log_mag = torch.log(mag.clamp_min(max(peak, 1e-12) * 1e-5))
-                    prev = angles[:, first_new - 1].angle() if first_new > 0 else None
-                    ph = pghi_phase(log_mag, frontend, first_new, prev, seed)[:, first_new:]
-                    angles[:, first_new:] = torch.polar(torch.ones(ph.shape), torch.from_numpy(ph).float())
-                else:
-                    angles[:, first_new:] = _random_phase((n_freq, w1 - w0 - first_new), seed, f + first_new)
+                peak = max(peak, float(mag.max()))
+                log_mag = torch.log(mag.clamp_min(max(peak, 1e-12) * 1e-5))
+                prev = angles[:, first_new - 1].angle() if first_new > 0 else None
+                ph = pghi_phase(log_mag, frontend, first_new, prev, seed)[:, first_new:]
+                angles[:, first_new:] = torch.polar(torch.ones(ph.shape), torch.from_numpy(ph).float())
             t1 = time.perf_counter()
-            angles = griffin_lim(frontend, mag, n_iter, angles, n_fixed=n_hist, momentum=momentum, _stft=st)
+            angles = _griffin_lim(st, mag, angles, n_iter, momentum, n_hist)
             frames = mag[:, : e - w0] * angles[:, : e - w0]
             committed = angles[:, max(e - w0 - n_ctx, 0): e - w0].clone()
             carry = angles[:, e - w0:].clone()
@@ -463,8 +417,6 @@ def stream_waveform(
     block_seconds: float = DEFAULT_BLOCK_SECONDS,
     n_iter: int | None = None,
     *,
-    init: str = "pghi",
-    warm: bool = True,
     lookahead_frames: int | None = None,
     start_frame: int = 0,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
@@ -472,11 +424,11 @@ def stream_waveform(
 ) -> Iterator[torch.Tensor]:
     """Endless (``seconds`` 0 or ``None``) or ``seconds`` long texture as waveform blocks ``(samples,)``.
 
-    ``loaded_generator``: a :class:`~texnet.inference.LoadedGenerator` with a texture generator and an
+    ``loaded_generator``: a :class:`~texnet.synthesizer.Synthesizer` with a texture generator and an
     STFT front end (a CQT checkpoint raises ``ValueError``). Blocks hold about ``block_seconds`` of
     audio at ``loaded_generator.sample_rate``; together exactly ``round(seconds * sample_rate)`` samples.
     ``n_iter`` Griffin-Lim iterations per block (default :data:`DEFAULT_N_ITER`) after a PGHI start
-    (``init``; ``n_iter=0`` is PGHI alone); a phase-free ``WaveformGenerator`` checkpoint needs no phase
+    (``n_iter=0`` is PGHI alone); a phase-free ``WaveformGenerator`` checkpoint needs no phase
     retrieval and ignores them. Memory stays bounded for any duration.
     """
     from .generators import TextureGenerator
@@ -498,8 +450,7 @@ def stream_waveform(
     block_frames = max(1, int(round(block_seconds * fe.frame_rate)))
     chunks = generate_chunks(loaded_generator.generator, None, seed, start_frame,
                              max(chunk_frames, 1), stats)
-    return invert_stream(fe, chunks, n_iter, block_frames, lookahead_frames, n_samples, init, warm, seed,
-                         stats=stats)
+    return invert_stream(fe, chunks, n_iter, block_frames, lookahead_frames, n_samples, seed, stats=stats)
 
 
 # --------------------------------------------------------------------------------------------------

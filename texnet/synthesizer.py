@@ -1,0 +1,143 @@
+"""The synthesiser: generator + front end + inversion, the ONE piece that turns noise (or a content
+sound) into audio. Training renders through it, and so do ``generate``, ``stream`` and the Python API.
+
+    synth = texnet.load_generator("runs/quickstart/last.ckpt")   # a Synthesizer
+    wave = synth.generate(seconds=60, seed=3)                     # (samples,) float32 at synth.sample_rate
+
+What the loss judges is :meth:`Synthesizer.render`'s output: audio ``(batch, samples)`` for the
+phase-free waveform generator (one inverse STFT of the complex frames it emits), the front end's
+log-magnitude ``(batch, freq, time)`` for the paper's magnitude and style-transfer generators, whose
+audio then comes from Griffin-Lim.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .descriptors import DescriptorConfig, build_descriptor
+from .frontends import Frontend
+from .generators import StyleGenerator, TextureGenerator, WaveformGenerator
+
+
+@dataclass
+class Timings:
+    """Seconds spent in the generator's forward pass and in phase retrieval by the last call."""
+
+    forward: float = 0.0
+    inversion: float = 0.0
+
+
+class Synthesizer(nn.Module):
+    """A generator with the front end it was trained with.
+
+    ``descriptor_config``/``hparams`` (from a checkpoint) let an evaluation rebuild the exact loss the
+    generator was trained against.
+    """
+
+    def __init__(self, generator: nn.Module, frontend: Frontend, descriptor_config: DescriptorConfig | None = None,
+                 hparams: dict | None = None):
+        super().__init__()
+        self.generator = generator
+        self.frontend = frontend
+        self.descriptor_config = descriptor_config or DescriptorConfig()
+        self.hparams = dict(hparams or {})
+        self.timings = Timings()
+
+    @property
+    def sample_rate(self) -> int:
+        return self.frontend.sample_rate
+
+    @property
+    def is_waveform(self) -> bool:
+        """A phase-free generator: its output is audio, no phase retrieval."""
+        return isinstance(self.generator, WaveformGenerator)
+
+    @property
+    def is_style(self) -> bool:
+        return isinstance(self.generator, StyleGenerator)
+
+    @property
+    def domain(self) -> str:
+        """What :meth:`render` returns, and so the domain of the loss it is trained against."""
+        return "waveform" if self.is_waveform else "spectrogram"
+
+    def build_descriptor(self):
+        """The exact frozen descriptor the generator was trained against (its first resolution's)."""
+        return build_descriptor(self.frontend.n_freq, self.descriptor_config)
+
+    # ---- training ------------------------------------------------------------------------------
+    def render(self, like: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        """Candidates for the loss for a batch of real crops ``like`` ``(batch, samples)``: a texture
+        generator makes as many frames as the crops have from the noise of ``seeds`` (one per item); a
+        style generator stylises the crops (noise from ``seeds[0]``)."""
+        if self.is_style:
+            return self.generator(self.content_of(like), seed=seeds[0])
+        out = self.generator(self.generator.make_noise(self.frontend.frames_for_samples(like.shape[-1]), seeds))
+        return self.frontend.istft(out) if self.is_waveform else out
+
+    def content_of(self, like: torch.Tensor) -> torch.Tensor | None:
+        """The content a render of ``like`` is compared with: the crops' log-magnitudes for a style
+        generator, None for a texture generator."""
+        if not self.is_style:
+            return None
+        with torch.no_grad():
+            return self.frontend(like.float())
+
+    @torch.no_grad()
+    def set_start(self, waves: Sequence[torch.Tensor], weights: torch.Tensor) -> None:
+        """Start the generator's output at the targets' mean spectrum (``waves`` ``(samples,)``, ``weights``
+        normalised): a waveform generator's last layer makes linear magnitudes, the others log-magnitudes."""
+        mean = sum(w * self.frontend(x)[0].mean(-1) for w, x in zip(weights, waves))
+        self.generator.set_output_bias(self.frontend.to_magnitude(mean) if self.is_waveform else mean)
+
+    # ---- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate_spec(self, seconds: float, seed: int = 0, start_frame: int = 0) -> torch.Tensor:
+        """The generator's output ``(freq, frames)`` for ``seconds`` of texture in one forward pass: the
+        complex STFT of a waveform generator, a log-magnitude otherwise (see :meth:`invert`)."""
+        if not isinstance(self.generator, TextureGenerator):
+            raise ValueError("this checkpoint holds a style-transfer generator: use stylize()")
+        if not seconds > 0:
+            raise ValueError(f"seconds must be positive, got {seconds}")
+        t0 = time.perf_counter()
+        spec = self.generator.generate(self.frontend.frames_for_seconds(seconds), seed=seed, start=start_frame)
+        self.timings.forward = time.perf_counter() - t0
+        return spec
+
+    @torch.no_grad()
+    def invert(self, spec: torch.Tensor, n_iter: int | None = None, seed: int = 0) -> torch.Tensor:
+        """Audio ``(samples,)`` from a generator output ``(freq, frames)``: one inverse STFT of complex
+        frames, else phase retrieval (Griffin-Lim, ``n_iter`` iterations)."""
+        t0 = time.perf_counter()
+        if spec.is_complex():
+            wave = self.frontend.istft(spec[None])[0]
+        else:
+            wave = self.frontend.inverse(spec.float()[None], n_iter=n_iter, seed=seed)[0]
+        self.timings.inversion = time.perf_counter() - t0
+        return wave
+
+    def log_magnitude(self, spec: torch.Tensor) -> torch.Tensor:
+        """A log-magnitude picture ``(freq, frames)`` of a generator output."""
+        return self.frontend.to_log(spec.abs()) if spec.is_complex() else spec
+
+    def generate(self, seconds: float, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
+        """Waveform ``(samples,)`` of ``seconds`` of texture; each seed gives another texture."""
+        return self.invert(self.generate_spec(seconds, seed), n_iter, seed)
+
+    @torch.no_grad()
+    def stylize_spec(self, content_wave: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """The stylised log-magnitude ``(freq, frames)`` of a content waveform ``(samples,)``."""
+        if not self.is_style:
+            raise ValueError("this checkpoint holds a texture generator: use generate()")
+        t0 = time.perf_counter()
+        spec = self.generator(self.frontend(content_wave), seed=seed)[0]
+        self.timings.forward = time.perf_counter() - t0
+        return spec
+
+    def stylize(self, content_wave: torch.Tensor, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
+        """Stylised waveform ``(samples,)`` of a content waveform, in one forward pass + inversion."""
+        return self.invert(self.stylize_spec(content_wave, seed), n_iter, seed)
