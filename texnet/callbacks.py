@@ -28,11 +28,11 @@ def _wandb_run(trainer: pl.Trainer):
 
 
 class SampleLogger(pl.Callback):
-    """Every ``every_n_steps`` (and at the end) generate ``seconds`` of texture, invert it with
-    ``n_iter`` Griffin-Lim iterations, save WAV + PNG under ``<run>/samples`` and log them to W&B."""
+    """Every ``every_n_steps`` (and at the end) make ``seconds`` of texture through the synthesiser (as
+    ``generate`` would), save WAV + PNG under ``<run>/samples`` and log them to W&B."""
 
-    def __init__(self, every_n_steps: int = 200, seconds: float = 5.0, n_iter: int = 32):
-        self.every, self.seconds, self.n_iter = every_n_steps, seconds, n_iter
+    def __init__(self, every_n_steps: int = 200, seconds: float = 5.0):
+        self.every, self.seconds = every_n_steps, seconds
 
     def _sample(self, trainer: pl.Trainer, module, tag: str) -> None:
         synth = module.synth
@@ -41,7 +41,7 @@ class SampleLogger(pl.Callback):
         out = Path(trainer.default_root_dir) / "samples"
         was_training = module.training
         module.eval()
-        wave = synth.generate(self.seconds, seed=0, n_iter=self.n_iter).float()
+        wave = synth.generate(self.seconds, seed=0).float()
         spec = synth.frontend(wave)[0].cpu()  # the picture of what is heard
         wave = wave.cpu()
         module.train(was_training)
@@ -78,9 +78,9 @@ class BaselineComparison(pl.Callback):
 
     METRICS_SECONDS = 30.0
 
-    def __init__(self, seconds: float = 5.0, time_budget: float = 60.0, max_iter: int = 150, n_iter: int = 32,
-                 enabled: bool = True, domain: str | None = None):
-        self.seconds, self.time_budget, self.max_iter, self.n_iter = seconds, time_budget, max_iter, n_iter
+    def __init__(self, seconds: float = 5.0, time_budget: float = 60.0, max_iter: int = 150, enabled: bool = True,
+                 domain: str | None = None):
+        self.seconds, self.time_budget, self.max_iter = seconds, time_budget, max_iter
         self.domain = domain
         self.enabled = enabled
         self.result: dict | None = None
@@ -97,7 +97,7 @@ class BaselineComparison(pl.Callback):
         fe = synth.frontend
         module.eval()
         t0 = time.perf_counter()
-        wave_g = synth.generate(self.seconds, seed=0, n_iter=self.n_iter).float()
+        wave_g = synth.generate(self.seconds, seed=0).float()
         t_gen = time.perf_counter() - t0
         with torch.no_grad():  # judged on the audio actually produced, as the baseline is below
             gen_style = float(module.audio_style(wave_g[None]))
