@@ -22,10 +22,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--clips", nargs="+", default=list(X.TEXTURES))
-    p.add_argument("--config", default=None, help="YAML with frontend/descriptor/objective/optimize sections "
+    p.add_argument("--config", default=None, help="YAML config (model: and optimize: sections) "
                    "(default: the library's defaults)")
     args = p.parse_args()
-    cfg = load_yaml(args.config)
+    cfg = load_yaml(args.config) if args.config else {}
     obj = X.objective_from_config(cfg)
     opt = from_section(OptimizeConfig, cfg.get("optimize"), "optimize")
     print(f"# baseline, {args.seconds:g} s from the first half of each clip; torch threads {torch.get_num_threads()}")

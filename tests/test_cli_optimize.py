@@ -21,15 +21,10 @@ SR = 22050
 HOP = 64
 # tiny settings, the paper's spectrogram domain: 129 bins, receptive field 9 frames = 512 samples (23 ms)
 CONFIG = """\
-frontend:
-  n_fft: 256
-  hop_length: 64
-  scale: log1p
-  griffin_lim_iters: 8
-descriptor:
-  n_filters: 16
-  kernel_sizes: [3, 9]
-objective: {resolutions: [], band_whitening: 0, spectrum_weight: 0, auditory_weight: 0}
+model:
+  frontend: {n_fft: 256, hop_length: 64, scale: log1p, griffin_lim_iters: 8}
+  descriptor: {n_filters: 16, kernel_sizes: [3, 9]}
+  objective: {resolutions: [], band_whitening: 0, spectrum_weight: 0, auditory_weight: 0}
 optimize:
   domain: spectrogram
   max_iter: 3

@@ -62,7 +62,7 @@ def test_configs_hold_only_what_differs_from_the_defaults(path):
     """The code's defaults are the recommended recipe: a config that repeats a default is a copy that
     would go stale when the recipe changes."""
     cfg = yaml.safe_load(path.read_text()) or {}
-    sections = {**cfg.get("model", {}), **{k: v for k, v in cfg.items() if k in SECTIONS or k == "optimize"}}
+    sections = {**cfg.get("model", {}), "optimize": cfg.get("optimize", {})}
     classes = {**SECTIONS, "optimize": OptimizeConfig}
     for section, values in sections.items():
         if not isinstance(values, dict):
@@ -71,3 +71,22 @@ def test_configs_hold_only_what_differs_from_the_defaults(path):
         for key, value in values.items():
             assert hasattr(defaults, key), (path.name, section, key)
             assert getattr(defaults, key) != value, f"{path.name}: {section}.{key}: {value!r} is the default"
+
+
+def test_configs_merge_in_order_and_flat_sections_are_refused(tmp_path):
+    from texnet.config import load_configs, model_section
+
+    merged = load_configs([BASE, ROOT / "configs" / "wind.yaml"])
+    assert merged["data"]["audio"] == ["data/wind.ogg"] and merged["data"]["train_fraction"] == 0.5
+    assert model_section(merged, "objective") == {"auditory_weight": 3.0, "auditory_segment_s": 3.0}
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("frontend: {n_fft: 512}\n")
+    with pytest.raises(ValueError, match="belong under 'model:'"):
+        load_configs([flat])
+
+
+def test_train_and_optimize_read_the_same_optimize_section():
+    r = subprocess.run([sys.executable, "train.py", "--config", "configs/tiny.yaml", "--print_config"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert yaml.safe_load(r.stdout)["optimize"]["max_iter"] == 3

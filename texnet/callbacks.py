@@ -70,18 +70,22 @@ class BaselineComparison(pl.Callback):
     texture against the same loss (same configs, same targets); their style losses, wall times, audio
     and the judge's verdict (:func:`texnet.evaluation.evaluate`) are compared.
 
-    ``time_budget`` caps the baseline's optimisation (seconds); ``max_iter`` its evaluations; ``domain``
-    picks the baseline's kind (``None``: the generator's own). With a held-out part (``data.train_fraction
+    The baseline runs with the config's ``optimize`` settings (``optimize``, set by ``train.py``), its
+    optimisation capped at ``time_budget`` seconds; ``domain`` picks the baseline's kind (``None``: the
+    generator's own). With a held-out part (``data.train_fraction
     < 1``) the reference is the training part and the held-out part side by side (at most
     ``METRICS_SECONDS`` of each), so the texture ratio is measured against audio neither method saw.
     """
 
     METRICS_SECONDS = 30.0
 
-    def __init__(self, seconds: float = 5.0, time_budget: float = 60.0, max_iter: int = 150, enabled: bool = True,
+    def __init__(self, seconds: float = 5.0, time_budget: float = 60.0, enabled: bool = True,
                  domain: str | None = None):
-        self.seconds, self.time_budget, self.max_iter = seconds, time_budget, max_iter
+        from .optimize import OptimizeConfig
+
+        self.seconds, self.time_budget = seconds, time_budget
         self.domain = domain
+        self.optimize = OptimizeConfig()
         self.enabled = enabled
         self.result: dict | None = None
 
@@ -89,8 +93,10 @@ class BaselineComparison(pl.Callback):
         synth = module.synth
         if not self.enabled or not trainer.is_global_zero or synth.is_style or trainer.datamodule is None:
             return
+        from dataclasses import replace
+
         from .loss import build_objective
-        from .optimize import OptimizeConfig, run_baseline
+        from .optimize import run_baseline
 
         dm = trainer.datamodule
         out = Path(trainer.default_root_dir)
@@ -104,7 +110,7 @@ class BaselineComparison(pl.Callback):
         domain = self.domain or synth.domain
         loss = build_objective(fe, synth.descriptor_config, module.obj_cfg, domain).to(module.device)
         base = run_baseline(loss, [w.to(module.device) for w in dm.style_waves], self.seconds, dm.weights,
-                            config=OptimizeConfig(max_iter=self.max_iter, time_budget=self.time_budget, progress=False))
+                            config=replace(self.optimize, time_budget=self.time_budget, progress=False))
         with torch.no_grad():
             base_style = float(module.audio_style(base.wave.to(module.device)[None]))
         wave_g, wave_b = wave_g.cpu(), base.wave.detach().cpu()

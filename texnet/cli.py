@@ -39,7 +39,7 @@ def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     from .audio import load_audio, save_wav
-    from .config import from_section, load_yaml
+    from .config import from_section, load_configs, model_section
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig, build_frontend
     from .loss import ObjectiveConfig, build_objective
@@ -47,15 +47,17 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
     if args.weights is not None and len(args.weights) != len(args.style):
         raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
-    config = args.config
-    if config is None:
+    configs = args.config
+    if not configs:
         if not DEFAULT_OPTIMIZE_CONFIG.is_file():
             raise CLIError(f"no --config given and the default {DEFAULT_OPTIMIZE_CONFIG} is missing: pass --config")
-        config = DEFAULT_OPTIMIZE_CONFIG
-    cfg = load_yaml(config)
-    fe_cfg = from_section(FrontendConfig, cfg.get("frontend"), "frontend", kind=args.frontend)
-    desc_cfg = from_section(DescriptorConfig, cfg.get("descriptor"), "descriptor")
-    obj_cfg = from_section(ObjectiveConfig, cfg.get("objective"), "objective", content_weight=args.content_weight)
+        configs = [DEFAULT_OPTIMIZE_CONFIG]
+    config = " + ".join(str(c) for c in configs)
+    cfg = load_configs(configs)
+    fe_cfg = from_section(FrontendConfig, model_section(cfg, "frontend"), "model.frontend", kind=args.frontend)
+    desc_cfg = from_section(DescriptorConfig, model_section(cfg, "descriptor"), "model.descriptor")
+    obj_cfg = from_section(ObjectiveConfig, model_section(cfg, "objective"), "model.objective",
+                           content_weight=args.content_weight)
     opt_cfg = from_section(OptimizeConfig, cfg.get("optimize"), "optimize", seed=args.seed, max_iter=args.max_iter,
                            time_budget=args.time_budget, optimizer=args.optimizer, progress=not args.quiet)
     wav, png, js = _outputs(Path(args.out), args.overwrite)
@@ -162,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--content-weight", type=float, help="weight of the content loss (default from config: 1.0)")
     o.add_argument("--seconds", type=float, default=10.0, help="texture length (ignored with --content)")
     o.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
-    o.add_argument("--config", help="YAML config (trainer configs work too); default: configs/baseline.yaml, the "
-                                     "waveform baseline (configs/paper.yaml: the paper's spectrogram one)")
+    o.add_argument("--config", action="append", help="YAML config, as train.py reads them (repeat: merged in order); "
+                   "default: configs/baseline.yaml, the waveform baseline (configs/paper.yaml: the paper's)")
     o.add_argument("--frontend", choices=["stft", "cqt"], help="override the config's front end")
     o.add_argument("--domain", choices=["spectrogram", "waveform"],
                    help="optimise a spectrogram (then Griffin-Lim) or the waveform itself (phase-free); "

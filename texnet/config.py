@@ -1,24 +1,26 @@
-"""Typed settings from YAML: one file drives both the baseline and the generator trainer.
+"""Typed settings from YAML, in ONE dialect for every command: the trainer's.
 
-A config may be a trainer config (LightningCLI: sections under ``model:``) or a flat file with
-``frontend:``, ``descriptor:``, ``objective:`` and ``optimize:`` sections; either way the same
-dataclasses come out, so the baseline and the generator optimise the same objective.
+    model: {frontend: ..., descriptor: ..., objective: ..., generator: ..., lr: ...}
+    optimize: {...}            # the baseline (synthesize.py optimize, and the end-of-training comparison)
+    data: ..., trainer: ..., samples: ..., compare: ...   # train.py only
+
+Several files merge in order, as ``train.py --config a.yaml --config b.yaml`` does: mappings merge key by
+key, anything else is replaced by the later file's value.
 """
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Sequence, TypeVar
 
 import yaml
 
 T = TypeVar("T")
+MODEL_SECTIONS = ("frontend", "descriptor", "objective", "generator")
 
 
-def load_yaml(path: str | Path | None) -> dict[str, Any]:
-    """The YAML mapping in ``path`` (``{}`` for None), with ``model:`` sections lifted to the top level."""
-    if path is None:
-        return {}
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; one-line errors for a missing, unreadable or misplaced config."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{p}: config file not found")
@@ -28,11 +30,31 @@ def load_yaml(path: str | Path | None) -> dict[str, Any]:
         raise ValueError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{p}: expected a mapping of sections at the top level")
-    model = data.get("model")
-    if isinstance(model, dict):
-        lifted = {k: v for k, v in model.items() if isinstance(v, dict)}
-        data = {**data, **lifted}
+    flat = [k for k in MODEL_SECTIONS if k in data]
+    if flat:
+        raise ValueError(f"{p}: section(s) {flat} belong under 'model:' (e.g. model: {{{flat[0]}: ...}})")
     return data
+
+
+def merge(base: dict, over: dict) -> dict:
+    """``over`` merged into ``base`` (a new mapping): nested mappings key by key, the rest replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_configs(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """The configs in ``paths`` merged in order."""
+    cfg: dict[str, Any] = {}
+    for p in paths:
+        cfg = merge(cfg, load_yaml(p))
+    return cfg
+
+
+def model_section(cfg: dict[str, Any], name: str) -> dict[str, Any]:
+    """``cfg['model'][name]`` (empty when absent)."""
+    return dict((cfg.get("model") or {}).get(name) or {})
 
 
 def from_section(cls: type[T], section: dict[str, Any] | None, name: str, **overrides) -> T:

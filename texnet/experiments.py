@@ -127,19 +127,19 @@ def build_objective_for(frontend, descriptor, objective, domain: str) -> RecipeO
 
 
 def objective_from_config(config: str | Path | dict | None, domain: str | None = None) -> RecipeObjective:
-    """The objective of a YAML config (path or loaded mapping; trainer or flat layout; None: the defaults)
-    in ``domain`` (default: the config's ``optimize.domain``, else the baseline's default)."""
-    from .config import from_section, load_yaml
+    """The objective of a YAML config (path or loaded mapping; None: the defaults) in ``domain`` (default:
+    the config's ``optimize.domain``, else the baseline's default)."""
+    from .config import from_section, load_yaml, model_section
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig
     from .optimize import OptimizeConfig
 
-    cfg = config if isinstance(config, dict) else load_yaml(config)
-    fe_cfg = from_section(FrontendConfig, cfg.get("frontend"), "frontend")
+    cfg = config if isinstance(config, dict) else ({} if config is None else load_yaml(config))
+    fe_cfg = from_section(FrontendConfig, model_section(cfg, "frontend"), "frontend")
     domain = (domain or (cfg.get("optimize") or {}).get("domain") or OptimizeConfig().domain
               or ("waveform" if fe_cfg.kind == "stft" else "spectrogram"))
-    return build_objective_for(fe_cfg, from_section(DescriptorConfig, cfg.get("descriptor"), "descriptor"),
-                               objective_config(cfg.get("objective")), domain)
+    return build_objective_for(fe_cfg, from_section(DescriptorConfig, model_section(cfg, "descriptor"), "descriptor"),
+                               objective_config(model_section(cfg, "objective")), domain)
 
 
 def objective_for_generator(gen) -> RecipeObjective:
@@ -178,17 +178,17 @@ def baseline(objective: RecipeObjective, style_wave: torch.Tensor, seconds: floa
 def module_kwargs(config: str | Path | dict) -> dict:
     """``TextureModule`` arguments (typed front end, descriptor, objective, generator configs and ``lr``)
     of a trainer YAML config (path or loaded mapping)."""
-    from .config import from_section, load_yaml
+    from .config import from_section, load_yaml, model_section
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig
     from .generators import GeneratorConfig
 
     cfg = config if isinstance(config, dict) else load_yaml(config)
     model = cfg.get("model") or {}
-    return {"frontend": from_section(FrontendConfig, cfg.get("frontend"), "frontend"),
-            "descriptor": from_section(DescriptorConfig, cfg.get("descriptor"), "descriptor"),
-            "objective": objective_config(cfg.get("objective")),
-            "generator": from_section(GeneratorConfig, cfg.get("generator"), "generator"),
+    return {"frontend": from_section(FrontendConfig, model_section(cfg, "frontend"), "frontend"),
+            "descriptor": from_section(DescriptorConfig, model_section(cfg, "descriptor"), "descriptor"),
+            "objective": objective_config(model_section(cfg, "objective")),
+            "generator": from_section(GeneratorConfig, model_section(cfg, "generator"), "generator"),
             "lr": model.get("lr", 2e-3)}
 
 

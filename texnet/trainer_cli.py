@@ -18,6 +18,7 @@ from pytorch_lightning.cli import LightningCLI
 from .callbacks import BaselineComparison, SampleLogger
 from .data import TextureDataModule
 from .module import TextureModule
+from .optimize import OptimizeConfig
 
 SUBCOMMANDS = {"fit", "validate", "test", "predict"}
 
@@ -31,6 +32,8 @@ class TexnetCLI(LightningCLI):
         parser.add_lightning_class_args(SampleLogger, "samples")
         parser.add_lightning_class_args(BaselineComparison, "compare")
         parser.set_defaults({"compare.enabled": True})
+        # the baseline's settings, as synthesize.py optimize reads them from the same config files
+        parser.add_class_arguments(OptimizeConfig, "optimize")
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
@@ -57,6 +60,10 @@ class TexnetCLI(LightningCLI):
         given = trainer_cfg.get("callbacks") or []
         given = list(given) if isinstance(given, (list, tuple)) else [given]
         kwargs["callbacks"] = [*given, *kwargs.get("callbacks", []), *extra]
+        optimize = cfg.get("optimize")
+        for cb in kwargs["callbacks"]:
+            if isinstance(cb, BaselineComparison) and optimize is not None:
+                cb.optimize = optimize if isinstance(optimize, OptimizeConfig) else OptimizeConfig(**dict(optimize))
         return super().instantiate_trainer(**kwargs)
 
 
