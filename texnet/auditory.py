@@ -3,9 +3,9 @@
 The descriptor's mean/covariance statistics are sums over thousands of random projections of the whole
 spectrogram; by the central limit theorem such projections are nearly Gaussian whatever the envelope
 of one band does, so they barely see how sparse a band's events are (envelope skew), how much it
-fluctuates, or how slowly. Measured on the default generators: their audio scores a LOWER descriptor
-loss than the recording's own unseen half (fire 0.38 vs 2.38, rain 0.53 vs 0.68) while its auditory
-statistics are 1.5-2.7x further off (``bench/RESULTS.md``). This term asks for those statistics
+fluctuates, or how slowly. Generators trained without this term made audio that scored a LOWER
+descriptor loss than the recording's own unseen half while its auditory statistics were further off
+(``bench/RESULTS.md``, "The objective's auditory and spectrum terms"). This term asks for those statistics
 directly: cochlear band envelopes from a short-time power spectrum, then their moments, their
 correlations across bands and their modulation spectra, each compared in the units
 :mod:`texnet.metrics` reports them in.
@@ -81,11 +81,11 @@ class AuditoryStatistics(nn.Module):
     band's power comes from the SHORTEST Hann STFT among ``n_ffts`` whose bins are at most a quarter of the
     band's width (the longest for the narrowest bands; envelopes of the long windows, taken at a hop of
     ``n_fft / 4``, are interpolated to ``hop_length`` so all frames align). One 23 ms window for every band
-    smeared clicks and drops that the metric's sub-band envelopes resolve (40 clicks per second of 3 ms:
-    envelope kurtosis 1-1.7 BELOW that of noise with their spectrum in every band, where the metric has it
-    2-2.5 above in the upper ones) and blurred the 50 Hz band into its neighbours (rain's generator came out
-    0.125 too loud there by this term, 0.22 by the metric). Forward + backward for 8 crops of 1.5 s: 0.12 s on
-    one CPU thread. Statistics per band: mean, coefficient of
+    smeared clicks and drops that the metric's sub-band envelopes resolve (their envelope kurtosis came out
+    BELOW that of noise with their spectrum) and blurred the 50 Hz band into its neighbours, so that this
+    term saw less of a too-loud low band than the metric did (``bench/RESULTS.md``, "What was tried and
+    not kept"; the term's cost per training step: "The objective's auditory and spectrum terms").
+    Statistics per band: mean, coefficient of
     variation, skew, kurtosis; Pearson correlation between bands; the share of envelope variance in
     octave modulation bands ``mod_centres_hz`` (Welch: segments of ``segment`` frames, half overlap,
     Hann window, each segment's mean removed; by default the bands of :data:`MOD_CENTRES_HZ`
@@ -113,8 +113,8 @@ class AuditoryStatistics(nn.Module):
         for n in self.n_ffts[1:]:  # shorter and shorter windows where the bands are wide enough
             chosen[width >= 4 * sample_rate / n] = n
         # per window: its bands' gains over just the bins they cover, and a hop of up to n_fft / 4 (long
-        # windows vary slowly; their envelopes are interpolated to the common hop) - 6x less work than
-        # every band over every bin at hop 64
+        # windows vary slowly; their envelopes are interpolated to the common hop) - far less work than
+        # every band over every bin at hop 64 (bench/RESULTS.md, "Implementation choices measured")
         self._plan = []
         order = []
         for i, n in enumerate(self.n_ffts):

@@ -4,7 +4,8 @@
     report = evaluate(reference_wave, [candidate_wave], sample_rate=22050)   # plain dict, JSON-ready
 
 This is what ``synthesize.py evaluate`` prints (:mod:`texnet.cli_evaluate` only parses arguments and
-formats). The measures and how to read them are documented and calibrated in :mod:`texnet.metrics`:
+formats). The measures and how to read them are documented in :mod:`texnet.metrics`, their calibration
+on the bundled clips in ``bench/RESULTS.md``, "Calibration of the judge":
 
 - ``texture_distance``: auditory texture statistics (McDermott & Simoncelli) of the candidate against
   the WHOLE reference, per group (``mean``, ``cv``, ``skew``, ``kurtosis``, ``corr``, ``mod``) and their mean
@@ -13,9 +14,10 @@ formats). The measures and how to read them are documented and calibrated in :mo
   ``d(candidate, B) / d(A, B)`` with ``A``/``B`` the reference's first/second half. It ASSUMES THE
   CANDIDATE WAS MADE FROM THE FIRST HALF ``A`` only (as ``train.py`` does with ``train_fraction: 0.5``);
   a candidate made from the whole reference has seen ``B`` and scores optimistically. 1 = as close as
-  the recording is to itself; other recordings 1.2-18 (median 4).
+  the recording is to itself; other recordings score well above.
 - ``copy_score`` of the candidate against the whole reference (patch cross-correlation of STFT
-  log-magnitudes; > 0.99: verbatim copy; independent excerpts of steady noises 0.1-0.25).
+  log-magnitudes; near 1: verbatim copy; an independent excerpt of the same recording scores lower, at
+  a level that depends on the recording: compare a synthesis with its own source's).
 - ``heldout_style``: the mean/covariance style loss under descriptors no config trains against, with
   the whole reference as target; ``heldout_style_ratio`` its calibrated form against ``B`` (same
   assumption as ``texture_ratio``).

@@ -15,14 +15,15 @@ Design choices, and why:
   interpolated between knots every ``scale_factor**s`` frames). Every output frame is then the same
   function of a known window of ``receptive_field`` input frames, so "N frames out" maps to exactly
   ``N + receptive_field - 1`` noise frames, and a chunked (streaming) generation equals the one-pass
-  output. The finest noise scale is always present: coarse-only noise left an 8-frame loudness flutter in
-  a prototype.
+  output. The finest noise scale is always present: coarse-only noise left a loudness flutter in a
+  prototype (``bench/RESULTS.md``, "What was tried and not kept").
 - **Position-indexed noise.** :func:`make_noise` draws the noise at absolute frame positions from the
   seed in fixed blocks, so any window of an endless texture can be produced on its own.
-- **Normalisation per frame, never over time.** BatchNorm made the inference loss 3-4x worse than the
-  training loss (batch vs running statistics), and instance norm ties every frame to the length of the
-  sequence (breaking streaming). ``norm="layer"`` normalises each frame's channels (GroupNorm-free
-  LayerNorm over channels), which depends on nothing but that frame; ``"none"`` is also offered.
+- **Normalisation per frame, never over time.** BatchNorm made the inference loss several times the
+  training loss (batch vs running statistics; ``bench/RESULTS.md``, "What was tried and not kept"), and
+  instance norm ties every frame to the length of the sequence (breaking streaming). ``norm="layer"``
+  normalises each frame's channels (GroupNorm-free LayerNorm over channels), which depends on nothing but
+  that frame; ``"none"`` is also offered.
 - **Output** ``softplus`` keeps a valid (non-negative) log-magnitude; the last layer's bias starts at the
   target's mean log-spectrum (:meth:`set_output_bias`) so training starts from the right spectral envelope.
 """
@@ -238,7 +239,8 @@ class WaveformGenerator(TextureGenerator):
     (a quarter turn per frame and bin index at hop ``n_fft / 4``). A convolutional generator fed
     stationary noise cannot know ``t mod 4``, so with ``phase="free"`` only every fourth bin can hold a
     steady tone; in the others overlapping frames partly cancel (its rain / wind / insects STFTs were
-    inconsistent: squared spectral convergence 0.42-0.55 between emitted and re-analysed magnitudes).
+    inconsistent: the emitted magnitudes were far from those re-analysed from its audio; ``bench/RESULTS.md``,
+    "What was tried and not kept").
     ``phase="advance"`` multiplies the output by that rotation at absolute frame positions (``start``),
     so slowly varying outputs make consistent frames in every bin; needs the front end's ``hop_length``.
     """
@@ -279,7 +281,8 @@ class WaveformGenerator(TextureGenerator):
         # log-magnitudes out: a step changes a quiet bin and a loud one by the same factor
         mag = torch.exp(m.clamp(max=30.0))
         # magnitude / |(u, v)| in one factor: a third of the element-wise passes over (batch, 3 * freq,
-        # frames) of the naive form, which was a fifth of a 60 s generation on one CPU thread
+        # frames) of the naive form, a sizeable share of a generation on one CPU thread
+        # (bench/RESULTS.md, "Implementation choices measured")
         scale = mag * torch.rsqrt(u * u + v * v + 1e-8)
         if self.config.phase == "advance":
             c, s = self.phase_rotation(start, out.shape[-1])
@@ -294,8 +297,9 @@ class WaveformGenerator(TextureGenerator):
 
         A noise STFT's frames average to zero in every bin; a constant part of a bin's frames is a steady
         sinusoid at the bin's centre where hop and n_fft let it add up (bins 4k at hop n_fft / 4) and cancels
-        elsewhere. Uncentred, wind's generator (frames of 1024 points) held a median 15-22 % of a bin's power
-        in its constant part (up to 70 %): lines at multiples of 86 Hz in its 8192-point spectrum."""
+        elsewhere. Uncentred generators held a sizeable share of a bin's power in that constant part: lines at
+        multiples of 86 Hz (with 1024-point frames) in their 8192-point spectra (``bench/RESULTS.md``,
+        "Spectral lines")."""
         if self.training:
             mean = torch.stack([re.mean((0, 2)), im.mean((0, 2))])
             with torch.no_grad():

@@ -12,80 +12,34 @@
 - :func:`heldout_style_distance` / :func:`heldout_style_ratio`: the training objective's own kind of
   measure (mean/covariance style loss) under random descriptors that no config trains against (other
   seeds, widths and filter counts): does a synthesis match the texture, or only the filters it was
-  optimised for? Calibrated on the bundled clips in :func:`heldout_style_ratio`'s docstring.
+  optimised for? Calibrated on the bundled clips (``bench/RESULTS.md``, "Calibration of the judge").
 - :func:`spectral_lines`: steady tones (narrow peaks of the long-term spectrum) that a synthesis adds and
   that no ERB-band statistic resolves.
 
-How to read them (measured on the bundled data/*.ogg at 22.05 kHz, RMS-normalised by ``load_audio``)
------------------------------------------------------------------------------------------------------
-``texture_distance(...)['score']``, ``D[i, j]`` = distance between the FIRST half of clip j and the
-SECOND half of clip i (non-overlapping excerpts; halves of 3.4-10 s). Diagonal = the recording
-against itself, which is :func:`texture_ratio`'s ``baseline``::
+How to read them
+----------------
+Every measure is calibrated on the bundled data/*.ogg (22.05 kHz, RMS-normalised by ``load_audio``): the
+tables and figures are in ``bench/RESULTS.md``, "Calibration of the judge" (reproduce the texture-distance
+matrix with ``python -m texnet.metrics data/*.ogg``, i.e. :func:`calibration_matrix`).
 
-              crowd  drum  fire insect mach melody  rain speech stream  wind
-    crowd      0.47  0.93  0.78  1.13  1.03  1.55  1.28  1.43  0.85  1.23
-    drumloop   1.17  0.27  0.77  1.07  1.00  1.38  1.16  1.24  1.00  1.23
-    fire       0.88  0.82  0.21  0.66  0.68  1.49  0.78  1.44  0.52  0.78
-    insects    1.19  1.17  0.60  0.13  0.47  1.57  0.32  1.69  0.53  0.42
-    machine    1.05  1.09  0.69  0.48  0.36  1.38  0.60  1.52  0.76  0.64
-    melody     1.45  1.45  1.35  1.45  1.47  1.06  1.38  1.32  1.40  1.26
-    rain       1.30  1.26  0.73  0.32  0.61  1.50  0.10  1.71  0.60  0.48
-    speech     1.50  1.27  1.41  1.67  1.55  1.33  1.74  0.19  1.68  1.59
-    stream     0.93  1.00  0.50  0.52  0.73  1.58  0.56  1.64  0.18  0.68
-    wind       1.32  1.35  0.74  0.42  0.63  1.43  0.47  1.61  0.71  0.09
-
-In every row and every column the diagonal is the smallest entry. As :func:`texture_ratio` (row
-divided by its diagonal: what a "synthesis" that is really another recording scores against reference
-i): off-diagonal median 4.1, range 1.2-17.8; per reference (min-max over the other nine): crowd 1.7-3.3,
-drumloop 2.8-5.1, fire 2.5-7.3, insects 2.4-12.9, machine 1.3-4.3, melody 1.2-1.4, rain 3.4-17.8,
-speech 6.9-9.4, stream 2.8-9.1, wind 4.6-17.5. Closest confusions: machine vs insects (1.3), rain
-vs insects (2.4 from insects, 3.4 from rain), crowd vs fire and stream (1.7, 1.8). So:
-
-- ratio ~1: as close as the recording is to itself; < 2: hard to tell from the recording by these
-  statistics; > 3: like a different kind of sound for most references.
-- A large ``baseline`` (melody 1.06, crowd 0.47 against 0.1-0.2 for steady noises) means the reference is
-  not stationary (a melody, shifting chatter): its ratio says little, every candidate gets ~1.3 there.
+- :func:`texture_ratio`: 1 = as close as the recording is to itself; another recording scores well above
+  (a different kind of sound for most references), the closest confusions (machine vs insects) least.
+- A large ``baseline`` (a texture distance between a recording's own halves) means the reference is not
+  stationary (a melody, shifting chatter): its ratio says little, every candidate gets much the same ratio there.
 - Group errors are scaled by :data:`GROUP_SCALES` (median error between different recordings), so in
   ``texture_distance`` a group at 1 differs as much as unrelated recordings typically do. Between halves
-  of one steady recording, ``mean`` and ``cv`` are below 0.1, while ``skew``, ``kurtosis``, ``corr`` and ``mod``
-  are 0.2-0.4 from estimation noise alone: compare those against the ``baseline`` groups
-  (``ratio_<group>`` of :func:`texture_ratio`), not against 0.
-
-``copy_score(source, candidate)["mean"]`` (judge_frontend: n_fft 1024 / hop 256, 16-frame patches,
-every 8 frames; source = first half of the clip; 3 s candidates, or a quarter of the clip if shorter).
-"copy" is an excerpt of the source at a frame-aligned offset, "+hop/2" the same excerpt shifted by
-128 samples, "indep" an excerpt of the unseen second half, "other" the mean (max) over the 9 other
-clips::
-
-                 remove_profile=True (default)             remove_profile=False (literal patch Pearson)
-              copy  +hop/2  indep  other (max)           copy  +hop/2  indep  other (max)
-    crowd    0.999  0.887  0.248  0.274 (0.377)         1.000  0.963  0.699  0.541 (0.809)
-    drumloop 0.999  0.886  0.482  0.219 (0.316)         0.999  0.926  0.651  0.363 (0.604)
-    fire     0.995  0.811  0.178  0.139 (0.212)         0.999  0.948  0.758  0.339 (0.570)
-    insects  0.999  0.819  0.117  0.305 (0.537)         0.999  0.917  0.601  0.439 (0.552)
-    machine  0.998  0.812  0.102  0.195 (0.314)         0.999  0.935  0.678  0.510 (0.755)
-    melody   0.995  0.982  0.651  0.297 (0.414)         0.998  0.992  0.490  0.268 (0.536)
-    rain     0.998  0.798  0.161  0.121 (0.154)         0.999  0.925  0.689  0.233 (0.500)
-    speech   1.000  0.963  0.704  0.317 (0.507)         1.000  0.973  0.784  0.472 (0.687)
-    stream   0.998  0.801  0.109  0.161 (0.216)         0.999  0.926  0.672  0.390 (0.526)
-    wind     0.998  0.759  0.796  0.322 (0.460)         1.000  0.978  0.976  0.460 (0.770)
-
-- > 0.99: frame-for-frame copy. A waveform copy at an offset that is not a multiple of the hop scores
-  only 0.76-0.98 (use a smaller hop to catch those).
-- With the default the long-term spectrum the source and candidate share is removed first, so only
-  time-frequency pattern counts: independent excerpts of steady noises score 0.1-0.25, the chance level
-  of a maximum over thousands of positions, and another recording scores about as low or higher (both
-  are "no copy"; it is not a similarity measure). Without it (``remove_profile=False``) the shared
-  spectrum dominates: independent excerpts of the steady noises 0.6-0.78, other recordings lower
-  (0.23-0.54 on average), a verbatim copy still 1.
-- High "indep" scores are not copying: a pause matches any other pause (the max 0.99 / 0.91 of speech
-  and melody are near-silent patches; their audible patches average 0.68 / 0.61: the same voice, the
-  same flute notes), and the wind's slow gusts apparently move all its bands together so that every
-  patch looks alike (0.80). Always compare a synthesis with the "indep" level of its own source.
-
-:func:`texture_statistics` takes about 0.15 s for 5 s, 0.34 s for 10 s and 0.86 s for 20 s of 22.05 kHz
-audio on one CPU core; :func:`copy_score` of 10 s against 20 s about 0.25 s. Reproduce the first table
-with ``python -m texnet.metrics data/*.ogg``.
+  of one steady recording ``mean`` and ``cv`` are small, while ``skew``, ``kurtosis``, ``corr`` and ``mod``
+  carry estimation noise: compare those against the ``baseline`` groups (``ratio_<group>`` of
+  :func:`texture_ratio`), not against 0.
+- :func:`copy_score` (:func:`judge_frontend`, 16-frame patches every 8 frames): near 1 is a frame-for-frame
+  copy; a waveform copy at an offset that is not a multiple of the hop scores lower (use a smaller hop to
+  catch those). With the default ``remove_profile`` the long-term spectrum the source and candidate share is
+  removed first, so only time-frequency pattern counts: an independent excerpt of a steady noise scores at
+  the chance level of a maximum over thousands of positions, and another recording about as low or higher
+  (both are "no copy"; it is not a similarity measure). Without it the shared spectrum dominates.
+- High copy scores of independent excerpts are not copying: a pause matches any other pause (speech,
+  melody), and slow gusts that move all bands together make every patch of a wind look alike. Always
+  compare a synthesis with the independent-excerpt level of its own source.
 """
 from __future__ import annotations
 
@@ -125,7 +79,7 @@ STAT_GROUPS = ("mean", "cv", "skew", "kurtosis", "corr", "mod")
 MOD_CENTRES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # octave modulation bands (Hz)
 
 # Raw group error that counts as "1" in the combined score: the median raw error between halves of
-# DIFFERENT bundled clips (see the calibration in the module docstring), rounded. With these scales a
+# DIFFERENT bundled clips (bench/RESULTS.md, "Calibration of the judge"), rounded. With these scales a
 # different kind of sound scores about 1 in every group and excerpts of one recording well below.
 GROUP_SCALES = {"mean": 0.25, "cv": 0.2, "skew": 0.7, "kurtosis": 0.15, "corr": 0.2, "mod": 0.45}
 
@@ -201,8 +155,8 @@ def envelopes(wave, sample_rate: int, n_bands: int = 30, low_hz: float = 50.0, h
     ``|z|``; compression ``|z| ** compression``; band-limited resampling to ``env_rate`` (FFT truncation
     with a cosine taper over the top quarter of the kept band); finally ``edge_s`` is cut from both ends.
     The filtering is circular: without the fade and the cut, the jump where the clip's end wraps onto
-    its start (slow drift or rumble below 50 Hz included) rings in the quiet bands as a click, which
-    raised the low bands' kurtosis of the bundled rain from 3 to 13. Returns ``(env, actual_env_rate,
+    its start (slow drift or rumble below 50 Hz included) rings in the quiet bands as a click and inflates
+    their kurtosis (``bench/RESULTS.md``, "Calibration of the judge"). Returns ``(env, actual_env_rate,
     centre_hz)``.
     """
     w = _as_wave(wave).double()
@@ -270,7 +224,7 @@ def texture_statistics(wave, sample_rate: int, n_bands: int = 30, low_hz: float 
     - ``centre_hz`` ``(K,)`` and ``mod_hz`` ``(M,)``: the band centres (metadata, not compared).
 
     Level-independent when ``normalize`` (RMS set to 0.1 first). Costs about ``K`` complex FFTs of the
-    clip's length: about 0.35 s for 10 s at 22.05 kHz on one CPU core.
+    clip's length (timings: ``bench/RESULTS.md``, "Calibration of the judge").
     """
     env, rate, centre_hz = envelopes(wave, sample_rate, n_bands, low_hz, high_fraction, env_rate, compression,
                                      normalize, edge_s)
@@ -345,7 +299,7 @@ def texture_distance(stats_a: dict, stats_b: dict, scales: dict | None = None) -
     :data:`GROUP_SCALES`, the median raw error between DIFFERENT bundled recordings), so a group near 1
     differs as much as two unrelated textures typically do, and ``score`` is the mean over the groups.
     Symmetric. Read it relative to the distance between two excerpts of one recording (see
-    :func:`texture_ratio` and the calibration table in the module docstring).
+    :func:`texture_ratio`; the calibration matrix: ``bench/RESULTS.md``, "Calibration of the judge").
     """
     scales = GROUP_SCALES if scales is None else scales
     raw = texture_distance_raw(stats_a, stats_b)
@@ -369,7 +323,7 @@ def texture_ratio(reference_wave, candidate_wave, sample_rate: int, **stat_kwarg
     unseen material ``B`` of the same recording, and the denominator is how far the recording is from
     itself. 1.0 = as close to ``B`` as the source's own other half; below 1 is possible (a smooth
     synthesis can be closer to ``B``'s statistics than ``A`` happens to be); different recordings score
-    1.2-18, median 4 (calibration table above). A candidate synthesised from the whole reference has seen
+    well above 1 (``bench/RESULTS.md``, "Calibration of the judge"). A candidate synthesised from the whole reference has seen
     ``B`` and scores optimistically. Returns ``ratio``, ``distance`` (= ``d(candidate, B)``),
     ``baseline`` (= ``d(A, B)``) and ``ratio_<group>`` per statistic group.
     """
@@ -478,8 +432,8 @@ def copy_score(source_spec, candidate_spec, patch_frames: int = 16, stride: int 
     patch_frames)`` (every ``stride`` frames) the maximum Pearson correlation over all source positions
     is taken (:func:`patch_correlations`); returns ``mean`` (over candidate patches: how much of the
     candidate is copied) and ``max`` (the single best match: is ANY part copied). Read it against the
-    calibration table in the module docstring: a frame-aligned excerpt scores > 0.99, an excerpt shifted
-    by half a hop less, an independent excerpt of the same recording much less.
+    calibration (``bench/RESULTS.md``, "Calibration of the judge"): a frame-aligned excerpt scores near 1,
+    an excerpt shifted by half a hop less, an independent excerpt of the same recording much less.
     """
     best = patch_correlations(source_spec, candidate_spec, patch_frames, stride, remove_profile)
     return {"mean": float(best.mean()), "max": float(best.max())}
@@ -498,7 +452,7 @@ def diversity(spec_a, spec_b, patch_frames: int = 16, stride: int = 8, remove_pr
 
 
 def _main(argv: list[str] | None = None) -> None:
-    """Print the calibration matrix (see the module docstring) for the given audio files."""
+    """Print the calibration matrix (:func:`calibration_matrix`) for the given audio files."""
     import argparse
     from pathlib import Path
 
@@ -619,12 +573,12 @@ def heldout_style_distance(reference_spec, candidate_spec, seeds=HELDOUT_SEEDS, 
 
     Returns ``distance`` (mean over the seed x width descriptors), ``w<width>`` (mean over seeds per
     width) and ``spread`` (standard deviation over the descriptors). Lower is better, 0 = identical
-    statistics. Read it relative to how far a recording is from itself (:func:`heldout_style_ratio`,
-    whose docstring holds the calibration on the bundled clips): the raw value depends strongly on the
-    reference (a steady wind is 0.07 from itself, a crowd 1.0). Cost: ``len(seeds) x sum(widths) x
-    n_filters x freq`` multiply-adds per frame, about 0.6 s per 10 s spectrogram of 513 bins (the
-    reference counts as one) on one core of a shared 2-core CPU; :func:`heldout_style_distances` scores
-    several candidates against one reference and builds its targets once.
+    statistics. Read it relative to how far a recording is from itself (:func:`heldout_style_ratio`):
+    the raw value depends strongly on the reference (a steady wind is far closer to itself than a
+    crowd; ``bench/RESULTS.md``, "Calibration of the judge"). Cost: ``len(seeds) x sum(widths) x
+    n_filters x freq`` multiply-adds per frame (timings in the same section);
+    :func:`heldout_style_distances` scores several candidates against one reference and builds its
+    targets once.
     """
     return heldout_style_distances(reference_spec, [candidate_spec], seeds, widths, n_filters)[0]
 
@@ -637,45 +591,22 @@ def heldout_style_ratio(source_spec, heldout_spec, candidate_spec, **kwargs) -> 
     :func:`texture_ratio`, 1.0 = as close to ``B`` as the source itself. Returns ``ratio``, ``distance``
     (= ``h(candidate -> B)``) and ``baseline`` (= ``h(A -> B)``).
 
-    Calibration (bundled data/*.ogg, STFT 1024/256 log1p magnitudes, default held-out descriptors):
-    ``H[i, j] = heldout_style_distance(second half of clip i, first half of clip j)['distance']``; the
-    diagonal is a recording against itself (the ``baseline``)::
+    Calibration on the bundled clips (the matrix of :func:`heldout_calibration_matrix`, its ratios, and
+    the figures behind the points below): ``bench/RESULTS.md``, "Calibration of the judge". How to read it:
 
-               crowd   drum   fire insect   mach melody   rain speech stream   wind
-    crowd       1.03   2.27   1.16   1.97   1.63   2.57   2.50   1.39   1.41   1.15
-    drumloop    1.30   0.30   1.05   0.95   1.23   2.25   1.35   1.56   1.22   1.58
-    fire        6.80  11.75   0.43   4.83  10.90   9.91   3.75   7.49   2.06   1.60
-    insects     1.83   2.57   0.99   0.36   1.82   3.24   0.70   2.33   0.70   1.35
-    machine     1.45   2.20   0.95   0.87   0.98   3.01   1.36   2.10   0.96   1.25
-    melody      7.38  15.52   6.90  22.25  17.65   3.80  22.68   4.22  14.56   6.06
-    rain        3.32   5.06   1.29   1.46   4.39   4.43   0.29   3.61   0.64   1.59
-    speech      1.61   3.58   2.24   5.85   4.14   1.96   6.64   0.20   4.00   1.76
-    stream      4.77   8.47   1.13   2.59   7.03   6.25   1.09   4.97   0.38   1.33
-    wind       26.68  52.82   2.85  20.21  43.26  26.81  10.71  22.50   5.13   0.07
-
-    In every column the diagonal is the smallest entry except melody's (the melody's first half is
-    closer to speech's second half, 1.96, than to its own, 3.80; both have near-silent stretches); in
-    every row except machine's (the insects' first half is 0.87 from machine's second half, machine's
-    own first half 0.98). As a
-    ratio (row over its diagonal, what a "candidate" that is really another recording scores):
-    off-diagonal median 5.1, range 0.9-724; per reference (min-max over the other nine): crowd 1.1-2.5,
-    drumloop 3.2-7.5, fire 3.7-27, insects 2.0-9.1, machine 0.9-3.1, melody 1.1-6.0, rain 2.2-17,
-    speech 8.0-33, stream 2.9-22, wind 39-724. So:
-
-    - it separates the steady noises well (rain, stream, fire, insects, wind: another texture >= 2x,
-      mostly >= 4x), the wind extremely (its own halves are only 0.07 apart);
-    - it hardly separates the machine from insects (0.9) and the crowd from wind, fire, speech
-      (1.1-1.3), where :func:`texture_ratio` does better (1.3 and 1.7-3.3): use both;
-    - the scale is the reference's: a raw 0.3 is "the same recording" for rain and "another sound" for
-      the wind, so compare ratios, or raw distances only against one reference.
+    - it separates the steady noises well (rain, stream, fire, insects, wind: another texture scores
+      several times the source's own distance), the wind extremely (its own halves are very close);
+    - it hardly separates the machine from insects and the crowd from wind, fire and speech, where
+      :func:`texture_ratio` does better: use both;
+    - the scale is the reference's: one raw value can be "the same recording" for rain and "another
+      sound" for the wind, so compare ratios, or raw distances only against one reference;
     - Gaussian noise with the first half's per-bin mean and std (right long-term spectrum, no texture)
-      scores 1.6 (rain), 1.3 (stream), 1.7 (insects), 1.8 (fire), 9.2 (wind): much weaker than another
-      texture, since the descriptors see mostly the spectrum; a candidate near 1.3 may be little more
-      than coloured noise, which :func:`texture_ratio`'s envelope statistics catch better.
-    - It needs long, comparable excerpts: the statistics are estimated with noise, which adds to the
-      distance (half of rain's second half against the whole: 0.15), and a texture drifts: 5 s from
-      the start of each half give rain 0.52, insects 0.81 and wind 0.95 (halves: 0.29, 0.36, 0.07),
-      worse than the noise above. Compare candidates of equal length against one reference.
+      scores much closer to 1 than another texture does, since the descriptors see mostly the spectrum: a
+      candidate with a low ratio may be little more than coloured noise, which :func:`texture_ratio`'s
+      envelope statistics catch better;
+    - it needs long, comparable excerpts: the statistics are estimated with noise, which adds to the
+      distance, and a texture drifts, so short excerpts of a recording's own halves can score worse
+      than the coloured noise above. Compare candidates of equal length against one reference.
     """
     base, cand = heldout_style_distances(heldout_spec, [source_spec, candidate_spec], **kwargs)
     return {"ratio": cand["distance"] / max(base["distance"], _TINY), "distance": cand["distance"],
@@ -739,13 +670,12 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     Returns ``count`` (such bins that are local maxima: one per line) and ``ripple_db`` (standard deviation
     of the spectrum about that median).
     A steady tone is one bin of a 2.7 Hz spectrum, 1/30 of the narrowest band :func:`texture_statistics`
-    averages over, so it hardly moves any texture statistic while it is heard as a hum or whistle. Measured
-    (10 s, 22.05 kHz): the bundled rain, wind, fire and insects have none in either half, stream 2, crowd 3-6
-    (voices), machine 11-13 (hum); uncentred waveform generators (500 steps, seeds 0/1) of rain 23-26,
-    stream 17-19, insects 12-13, wind 10, fire 4-5, at multiples of 86 Hz (their bins 4k: see
-    :class:`texnet.generators.WaveformGenerator`); with ``generator.center`` (the config's default now)
-    rain 4, wind 0.
-    An estimate from few frames is noisy: from about 3 s on a noise has none by chance (10 s: 0).
+    averages over, so it hardly moves any texture statistic while it is heard as a hum or whistle. Steady
+    noises have none; voices and hum have some, so read a synthesis's count against its source's (the
+    bundled clips, uncentred and centred generators: ``bench/RESULTS.md``, "Spectral lines"). Uncentred
+    waveform generators put theirs at multiples of 86 Hz (their bins 4k: see
+    :class:`texnet.generators.WaveformGenerator`). An estimate from few frames is noisy: give a few
+    seconds at least.
     """
     w = _as_wave(wave)
     n_fft = min(LINE_N_FFT, 1 << (w.shape[0].bit_length() - 1))

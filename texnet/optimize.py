@@ -306,10 +306,10 @@ def run_baseline(
             mag = frontend.to_magnitude(noise_init(mean, std, n_frames, cfg.seed))
             # ... at each bin's mean POWER, as re-analysed: Gaussian log-domain noise mapped back through exp
             # inflates the power of bins whose level varies a lot, and overlap-add of random phases leaks
-            # strong bins into weak neighbours: rain's 50 Hz band started 0.4 too loud in the compressed-
-            # envelope statistics (0.3 after the optimisation), its 65-110 Hz bins 10-60x too strong. Four
-            # rounds of rescaling each bin by target / re-analysed power: 0.00 and 0.03 in the lowest
-            # bands (only the bins under 50 Hz, where rain has next to nothing, keep leaked power).
+            # strong bins into weak neighbours (rain's lowest bands started far too loud, and stayed so
+            # after the optimisation). Rounds of rescaling each bin by target / re-analysed power bring
+            # the lowest bands to the target's level (only the bins under 50 Hz, where rain has next to
+            # nothing, keep leaked power); bench/RESULTS.md, "What was tried and not kept".
             gen = torch.Generator().manual_seed(int(cfg.seed) + 1)
             phase = (torch.rand(mag.shape, generator=gen) * 2 * math.pi).to(mag.device)
             for _ in range(INIT_POWER_ROUNDS):

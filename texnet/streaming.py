@@ -28,12 +28,10 @@ Two stages, each with state that does not grow with the length streamed:
    frames are committed, so blocks join without seams by construction (no crossfade needed: the
    window-sum normalisation is that of the full-length ISTFT).
 
-Measured on the 2-core CPU (bench/bench_streaming.py; bench/RESULTS.md "## Streaming"), quickstart rain
-checkpoint (n_fft 1024, hop 256): with a random start the streamed result is within 0.03 dB of
-whole-signal Griffin-Lim with the same iterations (spectral convergence); the PGHI start gains 0.3-1 dB
-at the same iterations for little compute (PGHI + 16 iterations beats whole-signal GL with 16, close to
-GL with 32), so it is the default. An hour streams to a WAV at about 50x real time per CPU core (one
-thread), the process's RSS flat at about 0.57 GB while streaming, most of it the torch import.
+The PGHI start gives a better phase than a random one at the same number of iterations for little
+compute, so block-wise inversion matches or beats whole-signal Griffin-Lim with as many iterations; the
+memory stays flat however long the stream, most of it the torch import. Spectral convergence, speed and
+memory of hour-long streams: ``bench/RESULTS.md``, "Streaming" (``bench/bench_streaming.py``).
 """
 from __future__ import annotations
 
@@ -124,7 +122,8 @@ class _STFT:
 
     The ISTFT is a faster equivalent of ``torch.istft(center=True)`` when ``hop`` divides ``n_fft``: one
     batched ``irfft``, overlap-add by ``n_fft / hop`` shifted adds, and a cached window-sum envelope
-    (``torch.istft`` recomputes it and overlap-adds with ``fold``: about 3x slower here).
+    (``torch.istft`` recomputes it and overlap-adds with ``fold``, which is slower here:
+    ``bench/RESULTS.md``, "Implementation choices measured").
     """
 
     def __init__(self, frontend: STFTFrontend):
