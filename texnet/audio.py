@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -133,10 +132,13 @@ def save_wav(
 ) -> Path:
     """Write a mono ``(samples,)`` or ``(1, samples)`` waveform as WAV, atomically.
 
-    The data goes to a temporary file in the same directory which is renamed over the target only once
-    complete, so a crash never leaves a half-written file. ``subtype`` is ``"PCM_16"`` (clipped to
-    [-1, 1]) or ``"FLOAT"``. An existing file is kept unless ``overwrite``.
+    The data goes to a temporary file in the same directory which becomes the target only once complete
+    (:func:`texnet.outputs.atomic_write`), so a crash never leaves a half-written file and of two writers
+    only one succeeds. ``subtype`` is ``"PCM_16"`` (clipped to [-1, 1]) or ``"FLOAT"``. An existing file is
+    kept unless ``overwrite``.
     """
+    from .outputs import OutputExists, atomic_write
+
     p = Path(path)
     if p.is_dir():
         raise AudioError(p, "is a directory")
@@ -153,17 +155,8 @@ def save_wav(
         raise AudioError(p, "refusing to write NaN or infinite samples")
     if subtype == "PCM_16":
         arr = np.clip(arr, -1.0, 1.0)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
     try:
-        sf.write(tmp, arr, sample_rate, subtype=subtype, format="WAV")
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_write(p, lambda tmp: sf.write(tmp, arr, sample_rate, subtype=subtype, format="WAV"), overwrite)
+    except OutputExists:
+        raise AudioError(p, "already exists (another command wrote it first; --overwrite replaces it)") from None
     return p

@@ -22,6 +22,10 @@ class CLIError(Exception):
     """An expected, user-facing failure: printed as one line, exit code 2."""
 
 
+# Longest outputs made in one piece: beyond, memory grows past a workstation's (``stream`` has no limit)
+MAX_GENERATE_SECONDS = 4 * 3600.0
+MAX_OPTIMIZE_SECONDS = 600.0
+
 # ``optimize`` without --config: the quality baseline (waveform domain; see the file's header)
 DEFAULT_OPTIMIZE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "baseline.yaml"
 
@@ -45,6 +49,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from .loss import ObjectiveConfig, build_objective
     from .optimize import OptimizeConfig, run_baseline
 
+    if args.content is None and not 0 < args.seconds <= MAX_OPTIMIZE_SECONDS:
+        raise CLIError(f"--seconds must be positive and at most {MAX_OPTIMIZE_SECONDS:g}, got {args.seconds}")
+    if not 0 <= args.seed < 2**63:
+        raise CLIError(f"--seed must be in [0, 2**63), got {args.seed}")
     if args.weights is not None and len(args.weights) != len(args.style):
         raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
     configs = args.config
@@ -83,7 +91,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         specs[f"content: {Path(args.content).name}"] = out.content_spec
     specs["result"] = out.result.spec
     fig = spectrogram_figure(specs, frontend.frame_rate, frontend.frequencies(), title=f"baseline: {wav.name}")
-    save_figure(fig, png)
+    save_figure(fig, png, overwrite=args.overwrite)
     r = out.result
     record = {
         "command": "optimize", "config": str(config), "domain": domain, "style": args.style, "weights": args.weights, "content": args.content,
@@ -92,7 +100,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         "optimize_time_s": r.wall_time, "inversion_time_s": out.inversion_time, "stop_reason": r.stop_reason,
         "frontend": vars(fe_cfg), "descriptor": vars(desc_cfg), "objective": vars(obj_cfg), "optimize": vars(opt_cfg),
     }
-    save_json(record, js)
+    save_json(record, js, overwrite=args.overwrite)
     print(f"wrote {wav} ({record['seconds']:.1f} s), {png}, {js}; style loss {r.style_loss:.4g} after "
           f"{len(r.losses)} evaluations in {r.wall_time:.1f} s ({r.stop_reason})")
     return 0
@@ -108,22 +116,31 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .audio import save_wav
     from .reporting import save_figure, save_json, spectrogram_figure
 
-    if not args.seconds > 0:
-        raise CLIError(f"--seconds must be positive, got {args.seconds}")
+    if not 0 < args.seconds <= MAX_GENERATE_SECONDS:
+        raise CLIError(f"--seconds must be positive and at most {MAX_GENERATE_SECONDS:g} (use 'stream' for longer), "
+                       f"got {args.seconds}")
+    if any(not 0 <= seed < 2**63 for seed in args.seed):
+        raise CLIError(f"--seed values must be in [0, 2**63), got {args.seed}")
+    if len(set(args.seed)) != len(args.seed):
+        raise CLIError(f"--seed lists a seed twice: {args.seed}")
+    outputs = {}
+    for seed in args.seed:  # every file of every seed checked before any work
+        out = Path(args.out) if len(args.seed) == 1 else Path(args.out).with_stem(f"{Path(args.out).stem}_seed{seed}")
+        outputs[seed] = _outputs(out, args.overwrite)
     gen = _load(args)
     outs = []
     for seed in args.seed:
-        out = Path(args.out) if len(args.seed) == 1 else Path(args.out).with_stem(f"{Path(args.out).stem}_seed{seed}")
-        wav, png, js = _outputs(out, args.overwrite)
+        wav, png, js = outputs[seed]
         t0 = time.perf_counter()
         spec = gen.generate_spec(args.seconds, seed=seed)
         wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed)
         total = time.perf_counter() - t0
         save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
         save_figure(spectrogram_figure({f"generated seed {seed}": gen.log_magnitude(spec)}, gen.frontend.frame_rate,
-                                       gen.frontend.frequencies()), png)
+                                       gen.frontend.frequencies()), png, overwrite=args.overwrite)
         save_json({"command": "generate", "ckpt": args.ckpt, "seed": seed, "seconds": args.seconds,
-                   "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total}, js)
+                   "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total}, js,
+                  overwrite=args.overwrite)
         print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s, seed {seed}): forward pass "
               f"{gen.timings.forward:.3f} s, inversion {gen.timings.inversion:.2f} s")
         outs.append(wav)
@@ -141,7 +158,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed)
     save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
     save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": spec}, gen.frontend.frame_rate,
-                                   gen.frontend.frequencies()), png)
+                                   gen.frontend.frequencies()), png, overwrite=args.overwrite)
     print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s): forward pass {gen.timings.forward:.3f} s, "
           f"inversion {gen.timings.inversion:.2f} s")
     return 0

@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+MAX_BLOCK_SECONDS = 60.0  # a block is held in memory and is the latency: longer ones only cost
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     s = subparsers.add_parser(
@@ -61,8 +63,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     if not (math.isfinite(args.seconds) and args.seconds >= 0):
         raise CLIError(f"--seconds must be >= 0 (0 = until interrupted), got {args.seconds}")
-    if not (math.isfinite(args.block_seconds) and args.block_seconds > 0):
-        raise CLIError(f"--block-seconds must be positive, got {args.block_seconds}")
+    if not (math.isfinite(args.block_seconds) and 0 < args.block_seconds <= MAX_BLOCK_SECONDS):
+        raise CLIError(f"--block-seconds must be positive and at most {MAX_BLOCK_SECONDS:g}, got {args.block_seconds}")
     if args.griffin_lim_iters is not None and args.griffin_lim_iters < 0:
         raise CLIError(f"--griffin-lim-iters must be >= 0, got {args.griffin_lim_iters}")
     to_stdout = args.out == "-"
@@ -113,10 +115,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
         if to_stdout:
             sink = sys.stdout.buffer
         else:
-            import soundfile as sf
+            from .outputs import WavStream
 
-            out.parent.mkdir(parents=True, exist_ok=True)
-            sink = sf.SoundFile(str(out), "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV")
+            sink = WavStream(out, sr, overwrite=args.overwrite)
         for block in blocks:
             pcm, c = _pcm16(block)
             clipped += c
@@ -128,8 +129,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
                     broken_pipe = True
                     break
             else:
-                sink.write(pcm)
-                sink.flush()  # header brought up to date: the file is valid at every block boundary
+                sink.write(pcm)  # header brought up to date: the file is valid at every block boundary
             written += pcm.shape[0]
             elapsed = time.perf_counter() - t0
             bar.update(pcm.shape[0] / sr)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -36,32 +35,20 @@ def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs:
     return fig
 
 
-def _default_mode(tmp: str) -> None:
-    """mkstemp makes 0600 files; give the output the permissions open() would (0666 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+def save_figure(fig, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write a figure as PNG atomically and close it (:func:`texnet.outputs.atomic_write`)."""
+    from .outputs import atomic_write
 
-
-def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Write a figure as PNG atomically and close it."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=p.parent)
-    os.close(fd)
-    _default_mode(tmp)
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, p)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"), overwrite)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
 
 
-def save_json(obj, path: str | os.PathLike) -> Path:
-    """Write JSON atomically (numpy/torch scalars converted)."""
+def save_json(obj, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write JSON atomically (numpy/torch scalars converted; :func:`texnet.outputs.atomic_write`)."""
+    from .outputs import atomic_write
+
     def default(o):
         if isinstance(o, (np.generic, torch.Tensor)):
             return o.item() if getattr(o, "ndim", 0) == 0 else o.tolist()
@@ -69,15 +56,10 @@ def save_json(obj, path: str | os.PathLike) -> Path:
             return str(o)
         raise TypeError(type(o).__name__)
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=p.parent)
-    _default_mode(tmp)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, default=default)
-        os.replace(tmp, p)
-    finally:  # a value json cannot encode must not leave a half-written temporary file behind
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    text = json.dumps(obj, indent=2, default=default)  # a value JSON cannot encode fails before any file
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    return atomic_write(path, write, overwrite)

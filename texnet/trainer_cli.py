@@ -2,16 +2,21 @@
 
 Adds to LightningCLI only what the project needs: ``--out DIR`` (run directory: checkpoints, samples,
 W&B run), ``--wandb offline|online|off`` (offline by default: no account or network needed), the
-checkpoint (``last.ckpt`` + best by ``val/style``) and sample callbacks by default, and ``fit`` as the
-default subcommand.
+checkpoint (``last.ckpt`` + best by ``val/style``) and sample callbacks by default, ``fit`` as the
+default subcommand, and a run directory that is never mixed: one holding a run is refused unless
+``--ckpt_path`` resumes it or ``--overwrite`` replaces it. Expected failures (bad audio, bad settings)
+end with one line, ``train.py: error: ...``, and exit status 2 (``TEXNET_TRACEBACK=1`` shows the trace).
 """
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import torch
+from jsonargparse import ActionYesNo
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 
@@ -21,6 +26,34 @@ from .module import TextureModule
 from .optimize import OptimizeConfig
 
 SUBCOMMANDS = {"fit", "validate", "test", "predict"}
+# what a training writes into --out: --overwrite removes these (and nothing else a user may keep there)
+RUN_FILES = ("*.ckpt", "config.yaml", "comparison.json", "comparison.png", "comparison_generator.wav",
+             "comparison_baseline.wav")
+RUN_DIRS = ("samples", "wandb", "logs", "lightning_logs")
+
+
+class RunDirError(ValueError):
+    """``--out`` holds another run."""
+
+
+def prepare_run_dir(out: str | os.PathLike, resume: bool, overwrite: bool) -> None:
+    """Refuse a run directory that holds a finished or interrupted run unless resuming it or replacing it
+    (``overwrite``: its run files are removed first, so the new run cannot mix with the old)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out}: exists and is not a directory")
+    held = sorted(out.glob("*.ckpt"), key=lambda p: p.name != "last.ckpt") if out.is_dir() else []
+    if not held or resume:
+        return
+    if not overwrite:
+        raise RunDirError(f"--out {out}: holds a run ({held[0].name}); resume it with --ckpt_path "
+                          f"{held[0]}, or add --overwrite to replace it")
+    for pattern in RUN_FILES:
+        for f in out.glob(pattern):
+            f.unlink()
+    for d in RUN_DIRS:
+        if (out / d).is_dir():
+            shutil.rmtree(out / d)
 
 
 class TexnetCLI(LightningCLI):
@@ -29,6 +62,8 @@ class TexnetCLI(LightningCLI):
         parser.add_argument("--wandb", default="offline", choices=["offline", "online", "off"],
                             help="Weights & Biases: offline (default, no account needed), online, or off")
         parser.add_argument("--threads", type=int | None, default=None, help="torch CPU threads (default: torch's)")
+        parser.add_argument("--overwrite", action=ActionYesNo, default=False,
+                            help="replace the run already in --out (default: refuse it unless --ckpt_path resumes it)")
         parser.add_lightning_class_args(SampleLogger, "samples")
         parser.add_lightning_class_args(BaselineComparison, "compare")
         parser.set_defaults({"compare.enabled": True})
@@ -38,6 +73,8 @@ class TexnetCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         out = cfg.get("out")
+        if self.subcommand in (None, "fit"):
+            prepare_run_dir(out, resume=bool(cfg.get("ckpt_path")), overwrite=bool(cfg.get("overwrite")))
         cfg["trainer"]["default_root_dir"] = out
         if cfg.get("threads"):
             torch.set_num_threads(int(cfg["threads"]))
@@ -46,8 +83,9 @@ class TexnetCLI(LightningCLI):
         cfg = self.config_init[self.subcommand] if self.subcommand else self.config_init
         out = cfg.get("out")
         mode = cfg.get("wandb")
+        # no version counter: a resumed run writes best.ckpt / last.ckpt again, never best-v1.ckpt beside them
         extra = [ModelCheckpoint(dirpath=out, filename="best", monitor="val/style", mode="min", save_last=True,
-                                 save_top_k=1)]
+                                 save_top_k=1, enable_version_counter=False)]
         trainer_cfg = cfg["trainer"]
         if trainer_cfg.get("logger") in (None, True):
             if mode == "off":
@@ -90,6 +128,17 @@ def main(argv: list[str] | None = None) -> None:
     if not any(a in SUBCOMMANDS for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["fit", *argv]
     sys.argv = [sys.argv[0], *argv]  # LightningCLI reads sys.argv; "fit" is the default subcommand
+    try:
+        _run_cli()
+    except (ValueError, OSError) as e:  # AudioError and CheckpointError are ValueErrors
+        if os.environ.get("TEXNET_TRACEBACK"):
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"train.py: error: {first}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run_cli() -> None:
     TexnetCLI(
         TextureModule,
         TextureDataModule,
