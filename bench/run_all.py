@@ -260,7 +260,7 @@ def report(results: list[dict], info: dict, args, extras: dict, plots: list[str]
         f"Baseline: L-BFGS on a spectrogram, same front end, descriptor (512 x 11, seed 0) and mean/covariance "
         f"objective, at most {args.baseline_max_iter} evaluations / {args.baseline_time_budget:g} s. Both make "
         f"{args.seconds:g} s, inverted with fast Griffin-Lim (32 iterations); every metric is on that audio "
-        "(texnet.metrics; calibrations in its docstrings).",
+        "(texnet.metrics; its calibration: 'Calibration of the judge' in bench/RESULTS.md).",
         "",
     ]
     if failures:
