@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# GPU checks for the generator trainer (run on a machine with a CUDA GPU from the repo root):
-# throughput per precision, a short bf16 training run through train.py, and generation from it.
+# GPU checks (run from the repo root on a machine with a CUDA GPU): the main job through train.py on the
+# GPU to its last checkpoint and comparison, then every synthesis command with --device cuda.
 set -uo pipefail
 OUT=${OUT:-/tmp/texnet_gpu}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 WANDB_MODE=offline
 nvidia-smi -L
 python3 -c "import torch, torchaudio, pytorch_lightning as pl; print('torch', torch.__version__, 'torchaudio', torchaudio.__version__, 'lightning', pl.__version__, 'cuda', torch.cuda.is_available())"
-python3 bench/bench_training.py --config configs/quickstart.yaml --steps 300 --precision 32-true bf16-mixed 16-mixed 2>&1 | grep -v -i warn
-python3 bench/bench_training.py --config configs/quickstart.yaml --steps 60 --accelerator cpu --precision 32-true 2>&1 | grep -v -i warn | grep precision
-/usr/bin/time -v python3 train.py --config configs/quickstart.yaml --out "$OUT/run" --wandb off --trainer.precision bf16-mixed \
-    --trainer.max_steps 1000 --trainer.enable_progress_bar false --compare.time_budget 30 2>&1 | grep -E "Elapsed|Maximum resident|generator vs baseline|Error|error" 
+/usr/bin/time -v python3 train.py --config configs/quickstart_waveform.yaml --out "$OUT/run" --wandb off --overwrite \
+    --trainer.enable_progress_bar false 2>&1 | grep -E "Elapsed|Maximum resident|generator vs baseline|rror"
+python3 -c "import torch; c = torch.load('$OUT/run/last.ckpt', weights_only=True); print('last.ckpt at step', c['global_step'])"
 cat "$OUT/run/comparison.json"
-python3 synthesize.py generate --ckpt "$OUT/run/last.ckpt" --seconds 60 --out "$OUT/gen60.wav" --overwrite
+python3 synthesize.py generate --ckpt "$OUT/run/last.ckpt" --device cuda --seconds 600 --out "$OUT/gen600.wav" --overwrite
+python3 synthesize.py stream --ckpt "$OUT/run/last.ckpt" --device cuda --seconds 60 --quiet --out "$OUT/stream60.wav" --overwrite
+python3 synthesize.py optimize --style data/rain.ogg --device cuda --seconds 10 --quiet --out "$OUT/baseline10.wav" --overwrite
+python3 synthesize.py optimize --style data/rain.ogg --config configs/paper.yaml --device cuda --seconds 10 --quiet \
+    --out "$OUT/paper10.wav" --overwrite

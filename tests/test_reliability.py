@@ -157,3 +157,21 @@ def test_unbounded_requests_are_refused_up_front(tiny_run, tmp_path, args, words
 def test_optimize_refuses_a_seed_out_of_range_by_name(tmp_path):
     r = run("synthesize.py", "optimize", "--style", "data/rain.ogg", "--seed", str(2**64), "--out", tmp_path / "x.wav")
     one_line_error(r, "--seed")
+
+
+def test_device_option_is_checked_before_any_work(tiny_run, tmp_path):
+    import torch
+
+    from texnet.cli import CLIError, resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(CLIError, match="expected auto, cpu"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        r = run("synthesize.py", "generate", "--ckpt", tiny_run / "last.ckpt", "--device", "cuda", "--out",
+                tmp_path / "x.wav")
+        one_line_error(r, "no CUDA device")
+    r = run("synthesize.py", "generate", "--ckpt", tiny_run / "last.ckpt", "--device", "cpu", "--seconds", "1",
+            "--griffin-lim-iters", "1", "--out", tmp_path / "y.wav")
+    assert r.returncode == 0, r.stderr[-2000:]

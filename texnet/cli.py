@@ -30,6 +30,29 @@ MAX_OPTIMIZE_SECONDS = 600.0
 DEFAULT_OPTIMIZE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "baseline.yaml"
 
 
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (a GPU when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``, checked up front."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise CLIError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise CLIError(f"--device {name}: no CUDA device here (torch {torch.__version__}); use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise CLIError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu":
+        raise CLIError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
+    return device
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto",
+                        help="auto (default: the GPU when there is one), cpu, cuda or cuda:N")
+
+
 def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
     wav, png, js = out, out.with_suffix(".png"), out.with_suffix(".json")
     if out.suffix.lower() != ".wav":
@@ -69,6 +92,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     opt_cfg = from_section(OptimizeConfig, cfg.get("optimize"), "optimize", seed=args.seed, max_iter=args.max_iter,
                            time_budget=args.time_budget, optimizer=args.optimizer, progress=not args.quiet)
     wav, png, js = _outputs(Path(args.out), args.overwrite)
+    device = resolve_device(args.device)
 
     domain = args.domain or opt_cfg.domain or ("waveform" if fe_cfg.kind == "stft" else "spectrogram")
     if domain == "waveform" and fe_cfg.kind != "stft":
@@ -80,9 +104,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise CLIError(f"{config}: {e}") from None
     min_samples = objective.min_samples()
-    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples) for p in args.style]
-    content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples) if args.content else None
-    out = run_baseline(objective, styles, args.seconds, args.weights, content, opt_cfg)
+    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples).to(device) for p in args.style]
+    content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples).to(device) if args.content else None
+    if device.type != "cpu" and fe_cfg.kind != "stft":
+        raise CLIError("the CQT front end runs on the CPU (librosa): use --device cpu")
+    out = run_baseline(objective.to(device), styles, args.seconds, args.weights, content, opt_cfg)
     from .reporting import save_figure, save_json, spectrogram_figure  # matplotlib: only once there is output
 
     save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite)
@@ -109,7 +135,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace):
     from .inference import load_generator
 
-    return load_generator(args.ckpt)
+    return load_generator(args.ckpt, resolve_device(args.device))
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -153,7 +179,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
     gen = _load(args)
     wav, png, _ = _outputs(Path(args.out), args.overwrite)
-    content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.hop_length * 2)
+    content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.hop_length * 2).to(gen.device)
     spec = gen.stylize_spec(content, seed=args.seed)
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed)
     save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
@@ -193,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--overwrite", action="store_true")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_argument(o)
     o.set_defaults(func=cmd_optimize)
 
     g = sub.add_parser("generate", help="texture of any length from a trained generator, in one forward pass")
@@ -202,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
     g.add_argument("--griffin-lim-iters", type=int, help="phase retrieval iterations (default: checkpoint's)")
     g.add_argument("--overwrite", action="store_true")
+    add_device_argument(g)
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser("stylize", help="stylise a content sound with a style-transfer generator, in one pass")
@@ -211,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--griffin-lim-iters", type=int)
     s.add_argument("--overwrite", action="store_true")
+    add_device_argument(s)
     s.set_defaults(func=cmd_stylize)
 
     import importlib

@@ -46,6 +46,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="Griffin-Lim iterations per block after the PGHI start (default 16; 0 = PGHI only)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--device", default="auto",
+                   help="where the generator runs: auto (default: the GPU when there is one), cpu, cuda or cuda:N; "
+                        "phase retrieval runs on the CPU")
     s.set_defaults(func=cmd_stream)
     return s
 
@@ -80,7 +83,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from .inference import load_generator
     from .streaming import DEFAULT_N_ITER, StreamStats, stream_waveform
 
-    gen = load_generator(args.ckpt)
+    from .cli import resolve_device
+
+    gen = load_generator(args.ckpt, resolve_device(args.device))
     n_iter = DEFAULT_N_ITER if args.griffin_lim_iters is None else args.griffin_lim_iters
     stats = StreamStats()
     # validates everything (front end kind, lengths) before a file is created

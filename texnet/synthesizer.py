@@ -52,6 +52,10 @@ class Synthesizer(nn.Module):
         return self.frontend.sample_rate
 
     @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @property
     def is_waveform(self) -> bool:
         """A phase-free generator: its output is audio, no phase retrieval."""
         return isinstance(self.generator, WaveformGenerator)
