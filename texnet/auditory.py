@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .pooling import all_sum, pooled_sums, world_size
+
 # The trained term keeps its own filterbanks and group scales: texnet.metrics (the judge) computes the same
 # kind of statistics with code of its own, so that the evaluation stays an independent check.
 STAT_GROUPS = ("mean", "cv", "skew", "kurtosis", "corr", "mod")
@@ -168,10 +170,13 @@ class AuditoryStatistics(nn.Module):
         spec = torch.fft.rfft(seg, dim=-1)
         power = (spec.real.square() + spec.imag.square()).sum(-2)  # (B, K, F)
         if pooled:
-            env = env.transpose(0, 1).reshape(env.shape[1], -1).unsqueeze(0)
-            power = power.sum(0, keepdim=True)
+            power = all_sum(power.sum(0, keepdim=True))
         power = power[..., 1:]  # without DC (removed anyway)
         mod = power @ self.mod_gains[:, 1:].T / power.sum(-1, keepdim=True).clamp_min(1e-30)
+        if pooled and world_size() > 1:
+            return {**self._moments_from_sums(pooled_sums(env, powers=4)), "mod": mod}
+        if pooled:
+            env = env.transpose(0, 1).reshape(env.shape[1], -1).unsqueeze(0)
         mu = env.mean(-1)
         d = env - mu.unsqueeze(-1)
         var = d.square().mean(-1)
@@ -185,6 +190,21 @@ class AuditoryStatistics(nn.Module):
             "corr": z @ z.transpose(-1, -2) / z.shape[-1],
             "mod": mod,
         }
+
+    @staticmethod
+    def _moments_from_sums(s: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The envelope statistics of :meth:`statistics` from sums over every rank's crops
+        (:func:`texnet.pooling.pooled_sums`: ``n``, ``s1`` .. ``s4`` per band, ``xx``), batch axis 1."""
+        n = s["n"]
+        mu, m2, m3, m4 = (s[f"s{p}"] / n for p in range(1, 5))
+        var = m2 - mu.square()
+        sd = (var + 1e-20).sqrt()
+        third = m3 - 3 * mu * m2 + 2 * mu.pow(3)
+        fourth = m4 - 4 * mu * m3 + 6 * mu.square() * m2 - 3 * mu.pow(4)
+        cov = s["xx"] / n - torch.outer(mu, mu)
+        stats = {"mean": mu / mu.sum(), "cv": sd / mu, "skew": third / sd.pow(3), "kurtosis": fourth / sd.pow(4),
+                 "corr": cov / torch.outer(sd, sd)}
+        return {k: v.float()[None] for k, v in stats.items()}
 
     @torch.no_grad()
     def set_target(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:

@@ -27,6 +27,19 @@ def _wandb_run(trainer: pl.Trainer):
     return None
 
 
+class FinalCheckpoint(pl.Callback):
+    """``last.ckpt`` holds the final step: Lightning's checkpoint callback saves at validation and epoch ends,
+    so a run whose ``max_steps`` falls between them (or whose end-of-training work fails) would otherwise
+    keep an earlier step. Runs first at the end of training, before samples and the comparison."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def on_train_end(self, trainer, module):
+        if trainer.global_step > 0:
+            trainer.save_checkpoint(self.path)
+
+
 class SampleLogger(pl.Callback):
     """Every ``every_n_steps`` (and at the end) make ``seconds`` of texture through the synthesiser (as
     ``generate`` would), save WAV + PNG under ``<run>/samples`` and log them to W&B."""

@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .pooling import all_sum, world_size
+
 _NOISE_BLOCK = 1024  # knots per independently seeded block
 
 
@@ -300,12 +302,16 @@ class WaveformGenerator(TextureGenerator):
         elsewhere. Uncentred generators held a sizeable share of a bin's power in that constant part: lines at
         multiples of 86 Hz (with 1024-point frames) in their 8192-point spectra (``bench/RESULTS.md``,
         "Spectral lines")."""
-        if self.training:
-            mean = torch.stack([re.mean((0, 2)), im.mean((0, 2))])
+        if not self.training:
+            mean = self.mean_frame.to(re)
+        else:
+            if world_size() > 1:  # the global batch's mean frame (texnet.pooling)
+                count = all_sum(re.new_tensor(float(re.shape[0] * re.shape[2])))
+                mean = all_sum(torch.stack([re.sum((0, 2)), im.sum((0, 2))])) / count
+            else:
+                mean = torch.stack([re.mean((0, 2)), im.mean((0, 2))])
             with torch.no_grad():
                 self.mean_frame.lerp_(mean.detach().to(self.mean_frame), CENTER_MOMENTUM)
-        else:
-            mean = self.mean_frame.to(re)
         return re - mean[0, :, None], im - mean[1, :, None]
 
 

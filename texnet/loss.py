@@ -38,6 +38,7 @@ from torch import nn
 from .auditory import AuditoryStatistics, segment_frames
 from .descriptors import Descriptor, DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, STFTFrontend, build_frontend
+from .pooling import all_sum, pooled_sums, world_size
 
 HOP_DIVISOR = 4  # a resolution's hop = n_fft / 4: the usual 75 % overlap of a Hann window
 SPECTRUM_FLOOR = 1e-6  # of the target's mean level: the long-term spectrum's log floor
@@ -207,25 +208,37 @@ class DescriptorStatistics(nn.Module):
         acts = self.descriptor(spec)
         return [acts[i] for i in self.content_layers]
 
-    def style(self, acts: list[torch.Tensor]) -> torch.Tensor:
-        """Style loss ``(batch,)`` of the descriptor outputs ``acts``."""
+    def style(self, acts: list[torch.Tensor], pooled: bool = False) -> torch.Tensor:
+        """Style loss ``(batch,)`` of the descriptor outputs ``acts`` ``(batch, channels, positions)``;
+        ``pooled``: one loss ``(1,)`` of the statistics over every position of every item (of every rank
+        in a distributed run, :mod:`texnet.pooling`)."""
         if not self._n_style:
             raise RuntimeError("no style target: call set_target first")
         with torch.autocast(acts[0].device.type, enabled=False):
-            acts = [a.float() for a in acts]
-            loss = acts[0].new_zeros(acts[0].shape[0])
+            loss = acts[0].new_zeros(1 if pooled else acts[0].shape[0], dtype=torch.float32)
             centre = self.statistic == "mean_cov"
             targets = zip(self.style_layers, self._stored("_second", self._n_style),
                           self._stored("_second_norm", self._n_style))
             for j, (i, target, norm) in enumerate(targets):
-                a = acts[i]
-                mu = a.mean(-1)
-                second = gram(a - mu.unsqueeze(-1)) if centre else gram(a)
+                mu, second = self._moments(acts[i].float(), pooled)
                 term = (second - target).pow(2).sum((1, 2)) / norm
                 if centre:
                     term = term + (mu - getattr(self, f"_mean{j}")).pow(2).sum(-1) / getattr(self, f"_mean_norm{j}")
                 loss = loss + self.layer_weights[j] * term
             return loss
+
+    def _moments(self, a: torch.Tensor, pooled: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean ``(b, C)`` and covariance (or, for the Gram statistic, second moment) ``(b, C, C)``."""
+        centre = self.statistic == "mean_cov"
+        if pooled and world_size() > 1:  # sums over every rank's crops
+            s = pooled_sums(a, powers=1)
+            mu = s["s1"] / s["n"]
+            second = s["xx"] / s["n"] - (torch.outer(mu, mu) if centre else 0.0)
+            return mu[None].float(), second[None].float()
+        if pooled:
+            a = pool_batch(a)
+        mu = a.mean(-1)
+        return mu, gram(a - mu.unsqueeze(-1)) if centre else gram(a)
 
     def content(self, acts: list[torch.Tensor], targets: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Content loss ``(batch,)``: ``||A(x) - A(c)||^2 / ||A(c)||^2`` per content layer, averaged.
@@ -267,10 +280,17 @@ class LongTermSpectrum(nn.Module):
         self.floor = SPECTRUM_FLOOR * lin.mean().clamp_min(1e-30)
         self.target = torch.log10(lin + self.floor)
 
-    def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        """``spec`` ``(batch, freq, time)`` -> ``(batch,)``."""
+    def forward(self, spec: torch.Tensor, pooled: bool = False) -> torch.Tensor:
+        """``spec`` ``(batch, freq, time)`` -> ``(batch,)``; ``pooled``: ``(1,)``, the spectrum of every item
+        (of every rank in a distributed run) together."""
         with torch.autocast(spec.device.type, enabled=False):
-            lin = torch.expm1(spec.float().clamp_min(0)).mean(-1)
+            lin = torch.expm1(spec.float().clamp_min(0))
+            if pooled and world_size() > 1:
+                total = all_sum(lin.double().sum((0, 2)))
+                count = all_sum(lin.new_tensor(float(lin.shape[0] * lin.shape[-1]), dtype=torch.float64))
+                lin = (total / count).float()[None]
+            else:
+                lin = (pool_batch(lin) if pooled else lin).mean(-1)
             return (torch.log10(lin + self.floor) - self.target).pow(2).mean(-1)
 
 
@@ -397,9 +417,9 @@ class TextureLoss(nn.Module):
             spec = self.spectrogram(i, x)
             acts = desc.descriptor(spec)
             acts_all.extend(acts)
-            term = desc.style([pool_batch(a) for a in acts] if pooled else acts)
+            term = desc.style(acts, pooled)
             if self.spectra is not None:
-                term = term + self.config.spectrum_weight * self.spectra[i](pool_batch(spec) if pooled else spec)
+                term = term + self.config.spectrum_weight * self.spectra[i](spec, pooled)
             style = style + term
             if has_content:
                 targets = None

@@ -86,8 +86,10 @@ class TextureModule(pl.LightningModule):
     def training_step(self, batch: torch.Tensor, batch_idx: int):
         if not self._targets_ready:
             raise RuntimeError("no targets: the data module hands them over in its setup (TextureDataModule)")
-        # noise seeds are a function of the step, so a resumed run repeats exactly what an uninterrupted one does
-        seeds = [1_000_003 * (self.global_step + 1) + i for i in range(batch.shape[0])]
+        # noise seeds are a function of the step (a resumed run repeats exactly what an uninterrupted one
+        # does) and of the crop's place in the global batch (under DDP, rank r holds crops r*B .. r*B+B-1)
+        b = batch.shape[0]
+        seeds = [1_000_003 * (self.global_step + 1) + self.global_rank * b + i for i in range(b)]
         terms = self._step_losses(batch, seeds)
         total = terms.total.mean()
         if not torch.isfinite(total):
@@ -104,11 +106,13 @@ class TextureModule(pl.LightningModule):
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int):
         # fixed seeds: validation losses are comparable across steps
-        terms = self._step_losses(batch, list(range(batch.shape[0])))
+        b = batch.shape[0]
+        terms = self._step_losses(batch, [self.global_rank * b + i for i in range(b)])
         with torch.no_grad():
             real = self.loss(self.to_loss_input(batch.float()), pooled=True).style.mean()
+        # pooled over every rank already: sync_dist only averages equal values (and tells Lightning so)
         self.log_dict({"val/style": terms.style.mean(), "val/loss": terms.total.mean(), "val/real_style": real},
-                      prog_bar=True)
+                      prog_bar=True, sync_dist=True)
         self.reference_style = float(real)
 
     def to_loss_input(self, wave: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from jsonargparse import ActionYesNo
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 
-from .callbacks import BaselineComparison, SampleLogger
+from .callbacks import BaselineComparison, FinalCheckpoint, SampleLogger
 from .data import TextureDataModule
 from .module import TextureModule
 from .optimize import OptimizeConfig
@@ -97,7 +97,7 @@ class TexnetCLI(LightningCLI):
         # keep callbacks given in the config or as --trainer.callbacks (kwargs would replace them)
         given = trainer_cfg.get("callbacks") or []
         given = list(given) if isinstance(given, (list, tuple)) else [given]
-        kwargs["callbacks"] = [*given, *kwargs.get("callbacks", []), *extra]
+        kwargs["callbacks"] = [FinalCheckpoint(Path(out) / "last.ckpt"), *given, *kwargs.get("callbacks", []), *extra]
         optimize = cfg.get("optimize")
         for cb in kwargs["callbacks"]:
             if isinstance(cb, BaselineComparison) and optimize is not None:
