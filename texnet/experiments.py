@@ -327,6 +327,7 @@ class Job:
     log: Path
     deps: tuple[str, ...] = ()
     done_file: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # over job_env's (e.g. CUDA_VISIBLE_DEVICES)
     rc: int | None = None
     t0: float | None = None
     t1: float | None = None
@@ -373,7 +374,8 @@ def run_jobs(jobs: list[Job], slots: int, threads: int = 1, check: bool = False,
                 Path(j.log).parent.mkdir(parents=True, exist_ok=True)
                 j.t0 = time.perf_counter()
                 j.log_file = open(j.log, "w")
-                j.proc = subprocess.Popen(j.cmd, cwd=ROOT, env=env, stdout=j.log_file, stderr=subprocess.STDOUT)
+                j.proc = subprocess.Popen(j.cmd, cwd=ROOT, env={**env, **j.env}, stdout=j.log_file,
+                                          stderr=subprocess.STDOUT)
                 running.append(j)
                 echo(f"[{time.perf_counter() - t_start:6.0f} s] {j.name}: started")
             if pending or running:

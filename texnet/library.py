@@ -1,0 +1,153 @@
+"""A texture library: one generator per recording, for a folder or a list of clips, in one command.
+
+    python -m texnet.library sounds/ more/rain.wav --out runs/library            # every GPU, or the CPUs
+    python -m texnet.library sounds/ --out runs/library --evaluate                # + the texture ratio
+
+Each clip trains through ``train.py`` (the default recipe, or ``--config`` files merged in order) into
+``<out>/<clip>/``; as many trainings run at once as there are GPUs (each on its own), or ``--jobs`` CPU
+processes. Resumable: a clip whose training finished (``done.json``) is not trained again, and one that was
+interrupted resumes from its ``last.ckpt``. The summary (clip, steps, seconds and, with ``--evaluate``, the
+texture ratio of a 10 s output to the held-out half) is printed and written to ``<out>/library.json``.
+
+``--evaluate`` trains on each clip's first half only, so that the second half is unseen; without it a
+generator learns from the whole clip.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3"}
+EVAL_SECONDS = 10.0
+
+
+def find_clips(sources: list[str]) -> list[Path]:
+    """Audio files named directly, or found (not recursively) in named folders, in a stable order."""
+    clips = []
+    for s in map(Path, sources):
+        if s.is_dir():
+            clips += sorted(p for p in s.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        elif s.is_file():
+            clips.append(s)
+        else:
+            raise ValueError(f"{s}: no such file or folder")
+    if not clips:
+        raise ValueError(f"no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) in {sources}")
+    return clips
+
+
+def clip_names(clips: list[Path]) -> list[str]:
+    """A run-directory name per clip: its stem made filesystem-safe, numbered where two clips share one."""
+    names, seen = [], {}
+    for c in clips:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", c.stem) or "clip"
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return names
+
+
+def _devices(jobs: int | None) -> tuple[int, list[dict[str, str]]]:
+    """How many trainings at once, and each slot's extra environment (its GPU)."""
+    import torch
+
+    n_gpu = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n_gpu:
+        slots = jobs or n_gpu
+        return slots, [{"CUDA_VISIBLE_DEVICES": str(i % n_gpu)} for i in range(slots)]
+    slots = jobs or 1
+    return slots, [{} for _ in range(slots)]
+
+
+def _evaluate(clip: Path, ckpt: Path) -> dict:
+    """The texture ratio of a 10 s output (seed 0) to the clip's unseen half, by :func:`texnet.evaluation.evaluate`."""
+    from .audio import load_audio
+    from .evaluation import evaluate
+    from .inference import load_generator
+
+    gen = load_generator(ckpt)
+    wave = gen.generate(EVAL_SECONDS, seed=0)
+    report = evaluate(load_audio(clip, gen.sample_rate), [wave], gen.sample_rate)
+    ratio = report["candidates"][0]["texture_ratio"]
+    return {"texture_ratio": None if ratio is None else ratio["ratio"],
+            "copy_score": report["candidates"][0]["copy_score"]["mean"]}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m texnet.library", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="+", help="audio files and/or folders of them")
+    p.add_argument("--out", required=True, help="library folder: one run folder per clip, library.json")
+    p.add_argument("--config", action="append", default=None,
+                   help="train.py config(s), merged in order (default: configs/quickstart_waveform.yaml)")
+    p.add_argument("--jobs", type=int, help="trainings at once (default: one per GPU, else 1)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads per training (default 1)")
+    p.add_argument("--evaluate", action="store_true", help="train on first halves; report the texture ratio")
+    p.epilog = "Arguments after -- go to every train.py run (e.g. -- --trainer.max_steps 1000 --wandb off)."
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import experiments as X
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, extra = build_parser().parse_args(argv[:cut]), argv[cut + 1:]
+    try:
+        clips = find_clips(args.sources)
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    except ValueError as e:
+        print(f"texnet.library: error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    configs = args.config or [str(X.ROOT / "configs" / "quickstart_waveform.yaml")]
+    slots, envs = _devices(args.jobs)
+    fraction = "0.5" if args.evaluate else "1.0"
+    jobs, names = [], clip_names(clips)
+    for i, (clip, name) in enumerate(zip(clips, names)):
+        run = out / name
+        done = json.loads((run / "done.json").read_text()) if (run / "done.json").is_file() else {}
+        if done and done.get("train_fraction") != float(fraction):
+            print(f"texnet.library: error: {run} was trained on {done.get('train_fraction')} of its clip, this run "
+                  f"asks for {fraction} ({'with' if args.evaluate else 'without'} --evaluate): use another --out",
+                  file=sys.stderr)
+            return 2
+        cmd = [sys.executable, str(X.ROOT / "train.py"), *sum((["--config", c] for c in configs), []),
+               "--data.audio", f"[{clip.resolve()}]", "--data.train_fraction", fraction, "--out", str(run),
+               "--threads", str(args.threads), "--trainer.enable_progress_bar", "false", *extra]
+        if (run / "last.ckpt").is_file() and not (run / "done.json").is_file():
+            cmd += ["--ckpt_path", str(run / "last.ckpt")]  # interrupted: go on from where it stopped
+        jobs.append(X.Job(name, cmd, run / "train.log", done_file=run / "done.json", env=envs[i % slots]))
+    print(f"{len(clips)} clips, {slots} at a time ({'GPU' if envs[0] else 'CPU'}), into {out}", flush=True)
+    times = X.run_jobs(jobs, slots, threads=args.threads)
+    rows = []
+    for clip, name, job in zip(clips, names, jobs):
+        run = out / name
+        row = {"clip": str(clip), "run": str(run), "ok": job.rc == 0}
+        if job.rc == 0 and name in times:  # trained now: record it, so a rerun skips it
+            import torch
+
+            steps = int(torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)["global_step"])
+            (run / "done.json").write_text(json.dumps({"steps": steps, "seconds": times[name],
+                                                       "train_fraction": float(fraction)}))
+        if (run / "done.json").is_file():
+            row.update(json.loads((run / "done.json").read_text()))
+            if args.evaluate:
+                row.update(_evaluate(clip, run / "last.ckpt"))
+        rows.append(row)
+    (out / "library.json").write_text(json.dumps({"configs": configs, "rows": rows}, indent=2))
+    print(X.markdown_table(["clip", "ok", "steps", "seconds", "texture ratio"],
+                           [[Path(r["clip"]).name, r["ok"], r.get("steps", ""), X.fmt(r.get("seconds"), "{:.0f}"),
+                             X.fmt(r.get("texture_ratio"))] for r in rows]))
+    failed = [r for r in rows if not r["ok"]]
+    for r in failed:
+        print(f"texnet.library: {Path(r['clip']).name} failed: see {Path(r['run']) / 'train.log'}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
