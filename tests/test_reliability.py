@@ -175,3 +175,14 @@ def test_device_option_is_checked_before_any_work(tiny_run, tmp_path):
     r = run("synthesize.py", "generate", "--ckpt", tiny_run / "last.ckpt", "--device", "cpu", "--seconds", "1",
             "--griffin-lim-iters", "1", "--out", tmp_path / "y.wav")
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_one_texnet_command_for_everything(tmp_path):
+    r = run("-m", "texnet", "bogus")
+    one_line_error(r, "unknown command 'bogus'", "train")
+    r = run("-m", "texnet", "train", "--config", TINY, "--data.audio", "data/fire.ogg",  # no brackets needed
+            "--out", tmp_path / "run", "--wandb", "off", "--compare.enabled", "false", "--trainer.max_steps", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run("-m", "texnet", "generate", "--ckpt", tmp_path / "run" / "last.ckpt", "--seconds", "1",
+            "--griffin-lim-iters", "1", "--out", tmp_path / "g.wav")
+    assert r.returncode == 0 and (tmp_path / "g.wav").is_file(), r.stderr[-2000:]

@@ -37,7 +37,7 @@ class FinalCheckpoint(pl.Callback):
 
     def on_train_end(self, trainer, module):
         if trainer.global_step > 0:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # with the optimiser: resumable
 
 
 class SampleLogger(pl.Callback):

@@ -52,7 +52,7 @@ class TextureDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        audio: list[str] = ["data/rain.ogg"],  # noqa: B006 - LightningCLI needs a literal default
+        audio: list[str] | str = ["data/rain.ogg"],  # noqa: B006 - LightningCLI needs a literal default
         weights: list[float] | None = None,
         content: list[str] | None = None,
         train_fraction: float = 1.0,
@@ -62,6 +62,7 @@ class TextureDataModule(pl.LightningDataModule):
         val_crops: int = 4,
     ):
         super().__init__()
+        audio = [audio] if isinstance(audio, str) else list(audio)  # --data.audio my.wav works without brackets
         if not audio:
             raise ValueError("data.audio needs at least one recording")
         if weights is not None and len(weights) != len(audio):
