@@ -294,3 +294,15 @@ def test_old_checkpoints_load_and_removed_options_are_named(tiny_run, tmp_path):
     torch.save(ckpt, old)
     with pytest.raises(CheckpointError, match="colour"):
         load_generator(old)
+
+
+def test_wandb_run_is_named_resumed_and_kept_in_the_run_folder(tmp_path):
+    out = tmp_path / "rain"
+    train(out, "--trainer.max_steps", "3", "--compare.enabled", "false", "--trainer.log_every_n_steps", "1")
+    train(out, "--compare.enabled", "false", "--ckpt_path", str(out / "last.ckpt"))
+    run_id = (out / "wandb_run_id.txt").read_text().strip()
+    runs = sorted((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(r.name.endswith(run_id) for r in runs)  # one W&B run, synced as one
+    assert (out / "wandb" / "cache").is_dir()  # W&B's staging stays in the run folder
+    first = sorted(out.glob("logs/version_*/metrics.csv"))[0].read_text().splitlines()[0]
+    assert "train/loss" in first and "train/descriptor" in first  # the losses as CSV too, every term

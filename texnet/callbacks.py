@@ -158,6 +158,9 @@ class BaselineComparison(pl.Callback):
                 table.add_data(name, r["style_loss"], r["seconds_to_make"], *(r.get(k) for k in extra),
                                wandb.Audio(wave.numpy(), sample_rate=fe.sample_rate))
             run.log({"comparison/table": table, "comparison/spectrograms": wandb.Image(fig)})
+            # sortable in the W&B runs table: every number of both methods in the run's summary
+            run.summary.update({f"comparison/{name}/{k}": v for name in ("generator", "baseline")
+                                for k, v in rows[name].items() if isinstance(v, (int, float)) and v is not None})
         save_figure(fig, out / "comparison.png")
         log.warning("generator vs baseline (%.1f s): style loss %.4g vs %.4g, %.2f s vs %.1f s to make",
                     self.seconds, gen_style, base_style, t_gen, rows["baseline"]["seconds_to_make"])

@@ -78,12 +78,14 @@ class ObjectiveConfig:
 
 class Losses(NamedTuple):
     """Loss terms per candidate, each ``(batch,)`` (``(1,)`` for pooled statistics); ``total`` is
-    what is minimised."""
+    what is minimised. ``parts``: the style's terms before their weights (``descriptor`` and ``spectrum``,
+    means over the resolutions; ``auditory``), for the logs."""
 
     total: torch.Tensor
     style: torch.Tensor
     content: torch.Tensor
     diversity: torch.Tensor
+    parts: dict[str, torch.Tensor] | None = None
 
 
 def pool_batch(x: torch.Tensor) -> torch.Tensor:
@@ -411,15 +413,19 @@ class TextureLoss(nn.Module):
         :func:`pool_batch`): style is then ``(1,)``. ``content``: a content per item, in ``x``'s
         domain and length (training a style-transfer generator), instead of the stored content.
         """
-        style, content_loss, acts_all = 0.0, 0.0, []
+        style, content_loss, acts_all, parts = 0.0, 0.0, [], {"descriptor": 0.0}
         has_content = content is not None or self.has_content
+        n = self.n_resolutions
         for i, desc in enumerate(self.descriptors):
             spec = self.spectrogram(i, x)
             acts = desc.descriptor(spec)
             acts_all.extend(acts)
             term = desc.style(acts, pooled)
+            parts["descriptor"] = parts["descriptor"] + term.detach() / n
             if self.spectra is not None:
-                term = term + self.config.spectrum_weight * self.spectra[i](spec, pooled)
+                spectrum = self.spectra[i](spec, pooled)
+                parts["spectrum"] = parts.get("spectrum", 0.0) + spectrum.detach() / n
+                term = term + self.config.spectrum_weight * spectrum
             style = style + term
             if has_content:
                 targets = None
@@ -427,15 +433,16 @@ class TextureLoss(nn.Module):
                     with torch.no_grad():
                         targets = desc.content_acts(self.spectrogram(i, content))
                 content_loss = content_loss + desc.content(acts, targets)
-        n = self.n_resolutions
         style = style / n
         if self.auditory is not None:
-            style = style + self.config.auditory_weight * self.auditory.loss(x, pooled=pooled)
+            auditory = self.auditory.loss(x, pooled=pooled)
+            parts["auditory"] = auditory.detach()
+            style = style + self.config.auditory_weight * auditory
         content_loss = content_loss / n if has_content else x.new_zeros(x.shape[0])
         div = diversity_loss(acts_all) if self.config.diversity_weight else x.new_zeros(())
         total = self.config.style_weight * style + self.config.content_weight * content_loss
         total = total + self.config.diversity_weight * div
-        return Losses(total, style, content_loss, div)
+        return Losses(total, style, content_loss, div, parts)
 
 
 def build_objective(frontend: FrontendConfig | Frontend, descriptor: DescriptorConfig, config: ObjectiveConfig,

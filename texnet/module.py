@@ -98,6 +98,7 @@ class TextureModule(pl.LightningModule):
             self.log("train/skipped", 1.0, reduce_fx="sum")
             return None
         self.log_dict({"train/loss": total, "train/style": terms.style.mean()}, prog_bar=True)
+        self.log_dict({f"train/{k}": v.mean() for k, v in (terms.parts or {}).items()})
         if self.synth.is_style:
             self.log("train/content", terms.content.mean())
         if self.obj_cfg.diversity_weight:

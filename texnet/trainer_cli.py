@@ -28,7 +28,7 @@ from .optimize import OptimizeConfig
 SUBCOMMANDS = {"fit", "validate", "test", "predict"}
 # what a training writes into --out: --overwrite removes these (and nothing else a user may keep there)
 RUN_FILES = ("*.ckpt", "config.yaml", "comparison.json", "comparison.png", "comparison_generator.wav",
-             "comparison_baseline.wav")
+             "comparison_baseline.wav", "wandb_run_id.txt")
 RUN_DIRS = ("samples", "wandb", "logs", "lightning_logs")
 
 
@@ -88,12 +88,11 @@ class TexnetCLI(LightningCLI):
                                  save_top_k=1, enable_version_counter=False)]
         trainer_cfg = cfg["trainer"]
         if trainer_cfg.get("logger") in (None, True):
-            if mode == "off":
-                from pytorch_lightning.loggers import CSVLogger
+            from pytorch_lightning.loggers import CSVLogger
 
-                trainer_cfg["logger"] = CSVLogger(out, name="logs")
-            else:
-                trainer_cfg["logger"] = _wandb_logger(out, mode)
+            # the losses as CSV always (logs/version_N/metrics.csv), beside W&B unless it is off
+            csv = CSVLogger(out, name="logs")
+            trainer_cfg["logger"] = csv if mode == "off" else [_wandb_logger(out, mode, bool(cfg.get("ckpt_path"))), csv]
         # keep callbacks given in the config or as --trainer.callbacks (kwargs would replace them)
         given = trainer_cfg.get("callbacks") or []
         given = list(given) if isinstance(given, (list, tuple)) else [given]
@@ -105,9 +104,14 @@ class TexnetCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
-def _wandb_logger(out: str, mode: str):
-    """A W&B logger writing under ``out``; offline unless ``mode == "online"``. Falls back to CSV when
-    wandb is not installed."""
+WANDB_ID_FILE = "wandb_run_id.txt"
+
+
+def _wandb_logger(out: str, mode: str, resume: bool):
+    """A W&B logger writing under ``out``, offline unless ``mode == "online"``: the run is named after the run
+    folder, its id kept there so a resumed training (``resume``) goes on in the same W&B run, and W&B's
+    staging and cache directories are inside the folder too (copy the folder, sync it elsewhere). Falls back
+    to CSV when wandb is not installed."""
     try:
         import wandb  # noqa: F401
         from pytorch_lightning.loggers import WandbLogger
@@ -119,8 +123,21 @@ def _wandb_logger(out: str, mode: str):
     if mode != "online":
         os.environ["WANDB_MODE"] = "offline"
     os.environ.setdefault("WANDB_SILENT", "true")
-    os.makedirs(out, exist_ok=True)
-    return WandbLogger(save_dir=out, project="texnet", offline=mode != "online", log_model=False)
+    folder = Path(out).resolve()
+    for var, sub in (("WANDB_CACHE_DIR", "cache"), ("WANDB_DATA_DIR", "data"), ("WANDB_ARTIFACT_DIR", "artifacts")):
+        os.environ.setdefault(var, str(folder / "wandb" / sub))
+    folder.mkdir(parents=True, exist_ok=True)
+    id_file = folder / WANDB_ID_FILE
+    if resume and id_file.is_file():
+        run_id = id_file.read_text().strip()
+    else:
+        import secrets
+        import string
+
+        run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+        id_file.write_text(run_id)
+    return WandbLogger(save_dir=str(folder), project="texnet", name=folder.name, id=run_id, resume="allow",
+                       offline=mode != "online", log_model=False)
 
 
 def main(argv: list[str] | None = None) -> None:
