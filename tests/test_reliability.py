@@ -186,3 +186,15 @@ def test_one_texnet_command_for_everything(tmp_path):
     r = run("-m", "texnet", "generate", "--ckpt", tmp_path / "run" / "last.ckpt", "--seconds", "1",
             "--griffin-lim-iters", "1", "--out", tmp_path / "g.wav")
     assert r.returncode == 0 and (tmp_path / "g.wav").is_file(), r.stderr[-2000:]
+
+
+def test_evaluate_judges_the_first_ten_minutes_of_a_long_file(monkeypatch):
+    import torch
+
+    import texnet.evaluation as E
+
+    monkeypatch.setattr(E, "MAX_SECONDS", 2.0)
+    g = torch.Generator().manual_seed(0)
+    report = E.evaluate(0.1 * torch.randn(5 * 22050, generator=g), [0.1 * torch.randn(3 * 22050, generator=g)], 22050)
+    assert report["candidates"][0]["seconds"] == pytest.approx(2.0)
+    assert any("first 2 s are judged" in n for n in report["notes"])

@@ -38,6 +38,9 @@ from . import metrics as M
 MIN_RATIO_SECONDS = 4.0
 # Shortest input at all: texture statistics need about 0.36 s, the widest held-out descriptor 25 frames.
 MIN_SECONDS = 0.5
+# Longest stretch of any input that is judged: the statistics' memory grows with the length (the first
+# MAX_SECONDS of a longer file are used, and the report says so).
+MAX_SECONDS = 600.0
 
 
 def _seconds(wave: torch.Tensor, sample_rate: int) -> float:
@@ -65,6 +68,11 @@ def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
                              f"{MIN_SECONDS} s")
     fe = frontend or M.judge_frontend()
     notes = []
+    cap = int(MAX_SECONDS * sample_rate)
+    for what, w in [("reference", ref)] + [(f"candidate {i + 1}", c) for i, c in enumerate(cands)]:
+        if w.shape[0] > cap:
+            notes.append(f"{what} is {_seconds(w, sample_rate):.0f} s long: its first {MAX_SECONDS:g} s are judged")
+    ref, cands = ref[:cap], [c[:cap] for c in cands]
 
     ref_stats = M.texture_statistics(ref, sample_rate)
     ref_spec = fe(ref)[0]
