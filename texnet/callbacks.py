@@ -114,6 +114,8 @@ class BaselineComparison(pl.Callback):
         dm = trainer.datamodule
         out = Path(trainer.default_root_dir)
         fe = synth.frontend
+        log.warning("comparing with the baseline on %.1f s (its optimisation up to %g s), then the judge...",
+                    self.seconds, self.time_budget)
         module.eval()
         t0 = time.perf_counter()
         wave_g = synth.generate(self.seconds, seed=0).float()

@@ -140,7 +140,17 @@ def _wandb_logger(out: str, mode: str, resume: bool):
                        offline=mode != "online", log_model=False)
 
 
+# Lightning messages a texnet user cannot act on: the frozen descriptors are in eval mode by design, the
+# run folder is checked by prepare_run_dir, and the pytree deprecation is Lightning's own.
+QUIET = (r".*module\(s\) in eval mode.*", r"Checkpoint directory .* exists and is not empty.*",
+         r".*isinstance\(treespec, LeafSpec\).*", r"No seed found.*")
+
+
 def main(argv: list[str] | None = None) -> None:
+    import warnings
+
+    for message in QUIET:
+        warnings.filterwarnings("ignore", message=message)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not any(a in SUBCOMMANDS for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["fit", *argv]
