@@ -62,8 +62,18 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
         if rank == 0:
             torch.save({"total": terms.total.detach(), "style": terms.style.detach(), "grads": grads,
                         "mean_frame": module.generator.mean_frame.clone()}, out)
+        dist.barrier()  # neither rank closes its connections while the other still uses them
     finally:
         dist.destroy_process_group()
+
+
+def _spawn_twice(worker, world: int, out: Path) -> None:
+    """Run the ranks; once more on a fresh port if a process died (a gloo connection torn down under a
+    loaded machine aborted a rank in two of about twenty runs here), never on a wrong result."""
+    try:
+        mp.spawn(worker, args=(world, _free_port(), str(out)), nprocs=world, join=True)
+    except mp.ProcessExitedException:
+        mp.spawn(worker, args=(world, _free_port(), str(out)), nprocs=world, join=True)
 
 
 def _free_port() -> int:
@@ -75,7 +85,7 @@ def _free_port() -> int:
 @pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 def test_two_ranks_with_half_the_crops_each_take_the_one_device_step(tmp_path):
     out = tmp_path / "ranks.pt"
-    mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    _spawn_twice(_worker, 2, out)
     ranks = torch.load(out, weights_only=True)
 
     module = _module()
@@ -113,9 +123,13 @@ def test_lightning_ddp_on_two_cpu_processes_ends_where_one_process_with_the_doub
             "one": ["--data.batch_size", "4"], "half": ["--data.batch_size", "2"]}
     weights = {}
     for name, extra in runs.items():
-        r = subprocess.run([sys.executable, *common, "--out", str(tmp_path / name), *extra], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+        for attempt in range(2 if name == "ddp" else 1):  # see _spawn_twice: a rank may die under load
+            r = subprocess.run([sys.executable, *common, "--out", str(tmp_path / f"{name}{attempt}"), *extra],
+                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            if r.returncode == 0:
+                break
         assert r.returncode == 0, r.stderr[-3000:]
+        (tmp_path / f"{name}{attempt}").rename(tmp_path / name)
         ckpt = torch.load(tmp_path / name / "last.ckpt", weights_only=True)
         assert ckpt["global_step"] == 4
         weights[name] = ckpt["state_dict"]
