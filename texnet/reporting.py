@@ -15,7 +15,7 @@ import torch  # noqa: E402
 
 def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs: torch.Tensor | None = None,
                        title: str | None = None):
-    """Side-by-side log-magnitude spectrograms ``{name: (freq, time)}`` on one colour scale; returns a Figure."""
+    """Side-by-side spectrograms (a front end's log scale) ``{name: (freq, time)}`` on one colour scale; returns a Figure."""
     n = len(specs)
     widths = [max(s.shape[-1], 1) for s in specs.values()]
     fig, axes = plt.subplots(1, n, figsize=(min(4 + 3 * n, 18), 3.6), squeeze=False,
@@ -29,7 +29,7 @@ def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs:
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("time (s)")
     axes[0][0].set_ylabel("frequency (Hz)" if freqs is not None else "bin")
-    fig.colorbar(im, ax=axes[0].tolist(), label="log1p magnitude", fraction=0.03)
+    fig.colorbar(im, ax=axes[0].tolist(), label="level (the front end's log scale)", fraction=0.03)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
