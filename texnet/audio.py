@@ -142,8 +142,6 @@ def save_wav(
     p = Path(path)
     if p.is_dir():
         raise AudioError(p, "is a directory")
-    if p.exists() and not overwrite:
-        raise AudioError(p, "already exists (pass overwrite=True / --overwrite to replace it)")
     if subtype not in ("PCM_16", "FLOAT"):
         raise ValueError(f"subtype must be 'PCM_16' or 'FLOAT', got {subtype!r}")
     check_sample_rate(sample_rate)
@@ -158,5 +156,5 @@ def save_wav(
     try:
         atomic_write(p, lambda tmp: sf.write(tmp, arr, sample_rate, subtype=subtype, format="WAV"), overwrite)
     except OutputExists:
-        raise AudioError(p, "already exists (another command wrote it first; --overwrite replaces it)") from None
+        raise AudioError(p, "already exists (pass overwrite=True / --overwrite to replace it)") from None
     return p

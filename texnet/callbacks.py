@@ -123,7 +123,8 @@ class BaselineComparison(pl.Callback):
         with torch.no_grad():  # judged on the audio actually produced, as the baseline is below
             gen_style = float(module.audio_style(wave_g[None]))
         domain = self.domain or synth.domain
-        loss = build_objective(fe, synth.descriptor_config, module.obj_cfg, domain).to(module.device)
+        loss = (module.loss if domain == module.loss.domain  # the same loss, targets set again by run_baseline
+                else build_objective(fe, synth.descriptor_config, module.obj_cfg, domain).to(module.device))
         base = run_baseline(loss, [w.to(module.device) for w in dm.style_waves], self.seconds, dm.weights,
                             config=replace(self.optimize, time_budget=self.time_budget, progress=False))
         with torch.no_grad():
@@ -142,12 +143,10 @@ class BaselineComparison(pl.Callback):
         save_wav(out / "comparison_generator.wav", wave_g, fe.sample_rate, overwrite=True)
         save_wav(out / "comparison_baseline.wav", wave_b, fe.sample_rate, overwrite=True)
         save_json(rows, out / "comparison.json")
-        n = fe.frames_for_seconds(self.seconds)
-        with torch.no_grad():
+        with torch.no_grad():  # the target over twice the outputs' length
             pictures = {"target": fe(dm.style_waves[0][: 2 * wave_g.shape[-1]].to(module.device))[0].cpu(),
                         "generator": fe(wave_g.to(module.device))[0].cpu(),
                         "baseline": fe(wave_b.to(module.device))[0].cpu()}
-        pictures["target"] = pictures["target"][:, : 2 * n]
         fig = spectrogram_figure(pictures, fe.frame_rate, fe.frequencies(), title="target vs generator vs baseline")
         run = _wandb_run(trainer)
         if run is not None:

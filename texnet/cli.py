@@ -54,14 +54,14 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
-    wav, png, js = out, out.with_suffix(".png"), out.with_suffix(".json")
+    """The .wav, .png and .json a command writes, refused before any work if one exists (or is a folder)."""
+    from .outputs import check_outputs
+
     if out.suffix.lower() != ".wav":
         raise CLIError(f"{out}: output must be a .wav path")
-    if not overwrite:
-        for p in (wav, png, js):
-            if p.exists():
-                raise CLIError(f"{p}: already exists (add --overwrite to replace it)")
-    return wav, png, js
+    paths = (out, out.with_suffix(".png"), out.with_suffix(".json"))
+    check_outputs(paths, overwrite)
+    return paths
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
@@ -70,7 +70,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig, build_frontend
     from .loss import ObjectiveConfig, build_objective
-    from .optimize import OptimizeConfig, run_baseline
+    from .optimize import OptimizeConfig, default_domain, run_baseline
 
     if args.content is None and not 0 < args.seconds <= MAX_OPTIMIZE_SECONDS:
         raise CLIError(f"--seconds must be positive and at most {MAX_OPTIMIZE_SECONDS:g}, got {args.seconds}")
@@ -94,7 +94,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     wav, png, js = _outputs(Path(args.out), args.overwrite)
     device = resolve_device(args.device)
 
-    domain = args.domain or opt_cfg.domain or ("waveform" if fe_cfg.kind == "stft" else "spectrogram")
+    domain = args.domain or opt_cfg.domain or default_domain(fe_cfg.kind)
     if domain == "waveform" and fe_cfg.kind != "stft":
         raise CLIError("the waveform domain needs the differentiable STFT front end (not the CQT): for the CQT, "
                        "--domain spectrogram with a spectrogram config (e.g. configs/cqt.yaml)")

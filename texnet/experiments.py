@@ -132,12 +132,11 @@ def objective_from_config(config: str | Path | dict | None, domain: str | None =
     from .config import from_section, load_yaml, model_section
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig
-    from .optimize import OptimizeConfig
+    from .optimize import default_domain
 
     cfg = config if isinstance(config, dict) else ({} if config is None else load_yaml(config))
     fe_cfg = from_section(FrontendConfig, model_section(cfg, "frontend"), "frontend")
-    domain = (domain or (cfg.get("optimize") or {}).get("domain") or OptimizeConfig().domain
-              or ("waveform" if fe_cfg.kind == "stft" else "spectrogram"))
+    domain = domain or (cfg.get("optimize") or {}).get("domain") or default_domain(fe_cfg.kind)
     return build_objective_for(fe_cfg, from_section(DescriptorConfig, model_section(cfg, "descriptor"), "descriptor"),
                                objective_config(model_section(cfg, "objective")), domain)
 

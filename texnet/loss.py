@@ -378,9 +378,9 @@ class TextureLoss(nn.Module):
         return max((d.receptive_field - 1) * v.frontend.hop_length + v.frontend.n_fft // 2
                    for v, d in zip(self.views, self.descriptors))
 
-    def _as_input(self, wave: torch.Tensor) -> torch.Tensor:
-        """A waveform ``(samples,)`` as a candidate of this loss's domain ``(1, ...)``."""
-        return wave[None] if self.views is not None else self.frontend(wave)
+    def input_of(self, wave: torch.Tensor) -> torch.Tensor:
+        """Audio ``(batch, samples)`` as this loss takes it: itself, or its log-magnitude (spectrogram domain)."""
+        return wave if self.views is not None else self.frontend(wave)
 
     @torch.no_grad()
     def set_target(self, waves: Sequence[torch.Tensor], weights: Sequence[float] | None = None) -> None:
@@ -404,7 +404,7 @@ class TextureLoss(nn.Module):
     def set_content(self, wave: torch.Tensor | None) -> None:
         """Content target from a waveform ``(samples,)`` (None: texture synthesis, no content)."""
         for i, desc in enumerate(self.descriptors):
-            desc.set_content(None if wave is None else self.spectrogram(i, self._as_input(wave))[0])
+            desc.set_content(None if wave is None else self.spectrogram(i, self.input_of(wave[None]))[0])
 
     def forward(self, x: torch.Tensor, pooled: bool = False, content: torch.Tensor | None = None) -> Losses:
         """Loss terms of candidates ``x`` (the domain's input, batch first).

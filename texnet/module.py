@@ -110,19 +110,15 @@ class TextureModule(pl.LightningModule):
         b = batch.shape[0]
         terms = self._step_losses(batch, [self.global_rank * b + i for i in range(b)])
         with torch.no_grad():
-            real = self.loss(self.to_loss_input(batch.float()), pooled=True).style.mean()
+            real = self.loss(self.loss.input_of(batch.float()), pooled=True).style.mean()
         # pooled over every rank already: sync_dist only averages equal values (and tells Lightning so)
         self.log_dict({"val/style": terms.style.mean(), "val/loss": terms.total.mean(), "val/real_style": real},
                       prog_bar=True, sync_dist=True)
         self.reference_style = float(real)
 
-    def to_loss_input(self, wave: torch.Tensor) -> torch.Tensor:
-        """Audio ``(batch, samples)`` as the loss takes it: itself, or its log-magnitude (spectrogram domain)."""
-        return wave if self.loss.domain == "waveform" else self.frontend(wave)
-
     def audio_style(self, wave: torch.Tensor) -> torch.Tensor:
         """Style loss ``(batch,)`` of audio ``(batch, samples)`` by the objective this module trains on."""
-        return self.loss(self.to_loss_input(wave)).style
+        return self.loss(self.loss.input_of(wave)).style
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr)

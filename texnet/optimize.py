@@ -54,6 +54,12 @@ class OptimizeConfig:
     progress: bool = True
 
 
+def default_domain(frontend_kind: str) -> str:
+    """What the baseline optimises when no domain is given: the audio, unless the front end (the CQT) has
+    no gradient."""
+    return "waveform" if frontend_kind == "stft" else "spectrogram"
+
+
 @dataclass
 class OptimizeResult:
     """The optimised log-magnitude spectrogram ``(freq, time)`` and how it got there."""
