@@ -17,8 +17,9 @@ Design choices, and why:
   ``N + receptive_field - 1`` noise frames, and a chunked (streaming) generation equals the one-pass
   output. The finest noise scale is always present: coarse-only noise left a loudness flutter in a
   prototype (``bench/RESULTS.md``, "What was tried and not kept").
-- **Position-indexed noise.** :func:`make_noise` draws the noise at absolute frame positions from the
-  seed in fixed blocks, so any window of an endless texture can be produced on its own.
+- **Position-indexed noise.** :func:`make_noise` computes the noise at absolute frame positions from the
+  seed by integer hashing (:mod:`texnet.noise`), on the generator's device, so any window of an endless
+  texture can be produced on its own, and an exported model carries its noise inside.
 - **Normalisation per frame, never over time.** BatchNorm made the inference loss several times the
   training loss (batch vs running statistics; ``bench/RESULTS.md``, "What was tried and not kept"), and
   instance norm ties every frame to the length of the sequence (breaking streaming). ``norm="layer"``
@@ -29,18 +30,16 @@ Design choices, and why:
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .noise import multiscale_noise
 from .pooling import all_sum, world_size
-
-_NOISE_BLOCK = 1024  # knots per independently seeded block
 
 
 @dataclass
@@ -74,52 +73,18 @@ class GeneratorConfig:
 CENTER_MOMENTUM = 0.05  # of the running mean frame per training step (about the last 20 batches)
 
 
-def _block_seed(seed: int, scale: int, block: int) -> int:
-    digest = hashlib.blake2b(f"{seed}/{scale}/{block}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def _knots(seed: int, scale: int, first: int, count: int, channels: int) -> torch.Tensor:
-    """Gaussian knot values ``(channels, count)`` at absolute knot indices ``first .. first+count-1``."""
-    b0, b1 = first // _NOISE_BLOCK, (first + count - 1) // _NOISE_BLOCK
-    blocks = [
-        torch.randn(channels, _NOISE_BLOCK, generator=torch.Generator().manual_seed(_block_seed(seed, scale, b)))
-        for b in range(b0, b1 + 1)
-    ]
-    cat = torch.cat(blocks, dim=1)
-    off = first - b0 * _NOISE_BLOCK
-    return cat[:, off: off + count]
-
-
-def make_noise(seeds: Sequence[int], start: int, length: int, channels: int, scales: int, factor: int) -> torch.Tensor:
+def make_noise(seeds: Sequence[int], start: int, length: int, channels: int, scales: int, factor: int,
+               device: torch.device | str | None = None) -> torch.Tensor:
     """Multi-scale noise ``(len(seeds), channels * scales, length)`` at absolute frames ``start .. start+length-1``.
 
     Scale ``s`` is linearly interpolated between Gaussian knots every ``factor**s`` frames; each scale is
-    rescaled to unit variance. The same seed and frame always give the same value, whatever window is asked.
+    rescaled to unit variance. The same seed and frame always give the same value, whatever window is
+    asked and on whichever ``device`` it is made (counter-based: :mod:`texnet.noise`). Seeds in [0, 2**63).
     """
-    if length < 1 or start < 0:
-        raise ValueError(f"noise window needs start >= 0 and length >= 1, got start={start}, length={length}")
-    out = []
-    pos = torch.arange(start, start + length, dtype=torch.float64)
-    for seed in seeds:
-        per_scale = []
-        for s in range(scales):
-            step = factor ** s
-            if step == 1:
-                per_scale.append(_knots(seed, s, start, length, channels))
-                continue
-            j0 = start // step
-            j1 = (start + length - 1) // step + 1
-            k = _knots(seed, s, j0, j1 - j0 + 1, channels)
-            rel = pos / step - j0
-            lo = rel.floor().long()
-            frac = (rel - lo).float()
-            v = k[:, lo] * (1 - frac) + k[:, lo + 1] * frac
-            # linear interpolation of unit-variance knots has variance (1-f)^2 + f^2; undo it
-            v = v / ((1 - frac) ** 2 + frac**2).sqrt()
-            per_scale.append(v)
-        out.append(torch.cat(per_scale, dim=0))
-    return torch.stack(out)
+    if any(not 0 <= int(s) < 2**63 for s in seeds):
+        raise ValueError(f"noise seeds must be in [0, 2**63), got {list(seeds)}")
+    return multiscale_noise(torch.tensor([int(s) for s in seeds], dtype=torch.int64, device=device), start, length,
+                            channels, scales, factor)
 
 
 class FrameNorm(nn.Module):
@@ -206,7 +171,7 @@ class TextureGenerator(nn.Module):
         c = self.config
         dev = self.body.out.weight.device
         return make_noise(seeds, start, self.noise_frames(n_frames), c.noise_channels, c.noise_scales,
-                          c.scale_factor).to(dev)
+                          c.scale_factor, dev)
 
     def check_noise(self, noise: torch.Tensor) -> None:
         if noise.dim() != 3 or noise.shape[1] != self.noise_dim:
@@ -226,6 +191,42 @@ class TextureGenerator(nn.Module):
         if n_frames < 1:
             raise ValueError(f"n_frames must be >= 1, got {n_frames}")
         return self(self.make_noise(n_frames, [seed], start), start=start)[0]
+
+
+def phase_rotation(start: int, n_frames: int, n_freq: int, hop: int, n_fft: int,
+                   device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``, with
+    the angle reduced in integers first, so hours into a stream it is as exact as at frame 0."""
+    k = torch.arange(n_freq, dtype=torch.int64, device=device)[:, None]
+    t = torch.arange(start, start + n_frames, dtype=torch.int64, device=device)[None, :]
+    turns = (k * ((t * hop) % n_fft)) % n_fft
+    angle = turns.to(torch.float64) * (2 * math.pi / n_fft)
+    return angle.cos().float(), angle.sin().float()
+
+
+def complex_frames(out: torch.Tensor, n_freq: int,
+                   rotation: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(real, imaginary) frames ``(batch, n_freq, frames)`` of a waveform generator's last layer ``out``
+    ``(batch, 3 * n_freq, frames)``: magnitude ``exp(m)``, direction ``(u, v) / |(u, v)|``, turned by
+    ``rotation`` (``phase="advance"``). A function of its own so the streaming and exported forms compute
+    exactly the same (:mod:`texnet.realtime`)."""
+    f = n_freq
+    m, u, v = out[:, :f], out[:, f: 2 * f], out[:, 2 * f:]
+    # log-magnitudes out: a step changes a quiet bin and a loud one by the same factor
+    mag = torch.exp(m.clamp(max=30.0))
+    # magnitude / |(u, v)| in one factor: a third of the element-wise passes over (batch, 3 * freq,
+    # frames) of the naive form, a sizeable share of a generation on one CPU thread
+    # (bench/RESULTS.md, "Implementation choices measured")
+    scale = mag * torch.rsqrt(u * u + v * v + 1e-8)
+    if rotation is not None:
+        c, s = rotation
+        u, v = u * c - v * s, u * s + v * c
+    return u * scale, v * scale
+
+
+def subtract_mean(re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Frames ``(batch, n_freq, frames)`` less a mean frame ``(2, n_freq)`` (real, imaginary)."""
+    return re - mean[0, :, None], im - mean[1, :, None]
 
 
 class WaveformGenerator(TextureGenerator):
@@ -266,30 +267,15 @@ class WaveformGenerator(TextureGenerator):
         self.body.out.bias[: self.n_freq].copy_(torch.log(mean_mag.clamp_min(1e-8)).to(self.body.out.bias))
 
     def phase_rotation(self, start: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``, with
-        the angle reduced in integers first, so hours into a stream it is as exact as at frame 0."""
-        dev = self.body.out.weight.device
-        k = torch.arange(self.n_freq, dtype=torch.int64, device=dev)[:, None]
-        t = torch.arange(start, start + n_frames, dtype=torch.int64, device=dev)[None, :]
-        turns = (k * ((t * self.hop_length) % self.n_fft)) % self.n_fft
-        angle = turns.to(torch.float64) * (2 * math.pi / self.n_fft)
-        return angle.cos().float(), angle.sin().float()
+        """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``
+        (:func:`phase_rotation`)."""
+        return phase_rotation(start, n_frames, self.n_freq, self.hop_length, self.n_fft, self.body.out.weight.device)
 
     def forward(self, noise: torch.Tensor, start: int = 0) -> torch.Tensor:
         self.check_noise(noise)
         out = self.body.raw(noise)
-        f = self.n_freq
-        m, u, v = out[:, :f], out[:, f: 2 * f], out[:, 2 * f:]
-        # log-magnitudes out: a step changes a quiet bin and a loud one by the same factor
-        mag = torch.exp(m.clamp(max=30.0))
-        # magnitude / |(u, v)| in one factor: a third of the element-wise passes over (batch, 3 * freq,
-        # frames) of the naive form, a sizeable share of a generation on one CPU thread
-        # (bench/RESULTS.md, "Implementation choices measured")
-        scale = mag * torch.rsqrt(u * u + v * v + 1e-8)
-        if self.config.phase == "advance":
-            c, s = self.phase_rotation(start, out.shape[-1])
-            u, v = u * c - v * s, u * s + v * c
-        re, im = u * scale, v * scale
+        rot = self.phase_rotation(start, out.shape[-1]) if self.config.phase == "advance" else None
+        re, im = complex_frames(out, self.n_freq, rot)
         if self.config.center:
             re, im = self._center(re, im)
         return torch.complex(re, im)
@@ -312,7 +298,7 @@ class WaveformGenerator(TextureGenerator):
                 mean = torch.stack([re.mean((0, 2)), im.mean((0, 2))])
             with torch.no_grad():
                 self.mean_frame.lerp_(mean.detach().to(self.mean_frame), CENTER_MOMENTUM)
-        return re - mean[0, :, None], im - mean[1, :, None]
+        return subtract_mean(re, im, mean)
 
 
 class StyleGenerator(nn.Module):
@@ -343,7 +329,7 @@ class StyleGenerator(nn.Module):
         mode = "reflect" if content.shape[-1] > rf else "replicate"
         padded = F.pad(content, (left, rf - 1 - left), mode=mode)
         seeds = [seed + i for i in range(content.shape[0])]
-        noise = make_noise(seeds, 0, padded.shape[-1], self.noise_dim, 1, 2).to(content)
+        noise = make_noise(seeds, 0, padded.shape[-1], self.noise_dim, 1, 2, content.device).to(content)
         return self.body(torch.cat([padded, noise], dim=1))
 
 
