@@ -150,9 +150,9 @@ def test_blocks_join_without_seams_on_a_tone_where_a_naive_join_clicks():
 
 @pytest.mark.parametrize("phase", ["free", "advance"])
 def test_waveform_generator_streams_exactly_its_one_pass_istft(phase):
-    """Complex frames (phase given): the blocks are the samples of one ISTFT of all frames, bit for bit
-    up to float rounding: the block-wise overlap-add and its window-sum normalisation are exact (with the
-    phase advance too: each chunk turns its frames by their absolute positions)."""
+    """A phase-free generator streams through texnet.realtime (cached convolution state, streaming
+    overlap-add): the blocks are the samples of one ISTFT of all frames up to float rounding (with the
+    phase advance too: frames are turned by their absolute positions)."""
     torch.manual_seed(2)
     fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
     gen = WaveformGenerator(fe.n_freq, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2],

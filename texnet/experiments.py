@@ -393,6 +393,49 @@ def run_jobs(jobs: list[Job], slots: int, threads: int = 1, check: bool = False,
 # --------------------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------------------
+# Real-time streaming
+# --------------------------------------------------------------------------------------------------
+
+
+def untrained_synthesizer(generator=None, frontend=None):
+    """A :class:`~texnet.synthesizer.Synthesizer` of the given (default: the recommended) generator and
+    front end configs with its initial weights, in eval mode: what speed is measured on (speed does
+    not depend on the weights)."""
+    from .descriptors import DescriptorConfig
+    from .frontends import FrontendConfig, build_frontend
+    from .generators import GeneratorConfig, build_generator
+    from .synthesizer import Synthesizer
+
+    fe = build_frontend(frontend or FrontendConfig())
+    gen = build_generator(fe.n_freq, generator or GeneratorConfig(), fe.hop_length)
+    return Synthesizer(gen, fe, DescriptorConfig(), {}).eval()
+
+
+def time_blocks(read: Callable[[], torch.Tensor], seconds: float, sample_rate: int, warmup: int = 3) -> dict:
+    """Call ``read()`` (one block of samples ``(n,)`` a call) until ``seconds`` of audio, timing every call
+    by this thread's CPU time (robust to other jobs on the machine) and by the clock.
+
+    Returns the blocks' mean samples, the latency per block (CPU ms: mean, 99th percentile, max; clock ms:
+    mean, max) and the real-time factors (audio seconds / CPU seconds, / clock seconds)."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            read()
+        cpu, wall, samples = [], [], 0
+        while samples < seconds * sample_rate:
+            c0, w0 = time.thread_time(), time.perf_counter()
+            n = read().numel()
+            cpu.append(time.thread_time() - c0)
+            wall.append(time.perf_counter() - w0)
+            samples += n
+    ordered = sorted(cpu)
+    audio = samples / sample_rate
+    return {"block_samples": samples / len(cpu), "blocks": len(cpu), "audio_s": audio,
+            "cpu_ms_mean": 1e3 * sum(cpu) / len(cpu), "cpu_ms_p99": 1e3 * ordered[min(len(cpu) - 1, int(0.99 * len(cpu)))],
+            "cpu_ms_max": 1e3 * ordered[-1], "wall_ms_mean": 1e3 * sum(wall) / len(wall), "wall_ms_max": 1e3 * max(wall),
+            "rtf_cpu": audio / max(sum(cpu), 1e-12), "rtf_wall": audio / max(sum(wall), 1e-12)}
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def fmt(value, spec: str = "{:.2f}") -> str:

@@ -427,8 +427,10 @@ def stream_waveform(
     STFT front end (a CQT checkpoint raises ``ValueError``). Blocks hold about ``block_seconds`` of
     audio at ``loaded_generator.sample_rate``; together exactly ``round(seconds * sample_rate)`` samples.
     ``n_iter`` Griffin-Lim iterations per block (default :data:`DEFAULT_N_ITER`) after a PGHI start
-    (``n_iter=0`` is PGHI alone); a phase-free ``WaveformGenerator`` checkpoint needs no phase
-    retrieval and ignores them. Memory stays bounded for any duration.
+    (``n_iter=0`` is PGHI alone). A phase-free ``WaveformGenerator`` checkpoint needs no phase retrieval
+    and ignores them: its blocks come from :class:`texnet.realtime.WaveformStream`, equal to one pass of
+    the generator and the front end's inverse STFT up to float rounding. Memory stays bounded for any
+    duration.
     """
     from .generators import TextureGenerator
 
@@ -446,10 +448,44 @@ def stream_waveform(
     if n_iter < 0:
         raise ValueError(f"n_iter must be >= 0, got {n_iter}")
     n_samples = int(round(seconds * fe.sample_rate)) if seconds else None
+    if loaded_generator.is_waveform:
+        return _stream_phase_free(loaded_generator, n_samples, seed, block_seconds, start_frame, chunk_frames, stats)
     block_frames = max(1, int(round(block_seconds * fe.frame_rate)))
     chunks = generate_chunks(loaded_generator.generator, None, seed, start_frame,
                              max(chunk_frames, 1), stats)
     return invert_stream(fe, chunks, n_iter, block_frames, lookahead_frames, n_samples, seed, stats=stats)
+
+
+@torch.no_grad()
+def _stream_phase_free(synth, n_samples, seed, block_seconds, start_frame, chunk_frames, stats):
+    """A waveform generator's blocks: :class:`texnet.realtime.WaveformStream` (cached convolution state, a
+    streaming inverse STFT), read ``chunk_frames`` frames at a time (a few frames a read cost more per
+    frame: ``bench/RESULTS.md``, "Real-time streaming") and cut into blocks of ``block_seconds``."""
+    from .realtime import WaveformStream
+
+    stream = WaveformStream.of(synth)
+    stream.reset(seed, start_frame)
+    first = stream.next_frame
+    block = max(1, int(round(block_seconds * synth.sample_rate)))
+    read = max(block, max(chunk_frames, 1) * synth.frontend.hop_length)
+    left = n_samples
+    buf = torch.zeros(0)
+    while left is None or left > 0:
+        want = block if left is None else min(block, left)
+        if buf.numel() < want:
+            t0 = time.perf_counter()
+            fresh = stream.read(read if left is None else min(read, left - buf.numel())).cpu()
+            buf = torch.cat([buf, fresh]) if buf.numel() else fresh
+            if stats is not None:
+                stats.forward_s += time.perf_counter() - t0
+                stats.frames = stream.next_frame - first
+        out, buf = buf[:want], buf[want:]
+        if left is not None:
+            left -= want
+        if stats is not None:
+            stats.samples += want
+            stats.blocks += 1
+        yield out
 
 
 # --------------------------------------------------------------------------------------------------
