@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Real-time streaming of the default (phase-free) generator: latency and throughput per block size on ONE
-torch thread, for the cached-state streamer (texnet.realtime) as the exported TorchScript module runs it and
-as ``synthesize.py stream`` runs it (eager), and for the stream path it replaced.
+torch thread, for the cached-state streamer (texnet.realtime) as the exported TorchScript module runs it, in
+eager mode, and as ``synthesize.py stream`` runs it (reading 1024 frames at a time).
 
     python bench/bench_realtime.py                 # writes "## Real-time streaming" in bench/RESULTS.md
     python bench/bench_realtime.py --no-write      # print only
@@ -13,7 +13,6 @@ The generator is the default architecture with its initial weights (``GeneratorC
 from __future__ import annotations
 
 import argparse
-import itertools
 import time
 import warnings
 
@@ -46,16 +45,9 @@ def variants(synth, seed: int):
         it = S.stream_waveform(synth, None, seed, block_seconds=block / sr)
         return lambda: next(it)
 
-    def chunked(block: int):
-        # whole frames per block: round(block_seconds * frame_rate), at least one
-        it = S.invert_stream(synth.frontend, S.generate_chunks(synth.generator, None, seed),
-                             block_frames=max(1, round(block / sr * synth.frontend.frame_rate)))
-        return lambda: next(it)
-
     return [("cached-state streamer, TorchScript (the exported module)", cached(True)),
             ("cached-state streamer, eager", cached(False)),
-            ("stream_waveform (synthesize.py stream): the eager streamer read 1024 frames at a time", library),
-            ("chunked generation (1024 frames) + block-wise ISTFT (the stream path before)", chunked)]
+            ("stream_waveform (synthesize.py stream): the eager streamer read 1024 frames at a time", library)]
 
 
 def main() -> None:

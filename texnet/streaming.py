@@ -4,7 +4,9 @@
     for block in stream_waveform(gen, seconds=None, seed=3):   # endless; (samples,) float32 blocks
         sink.write(block.numpy())
 
-Two stages, each with state that does not grow with the length streamed:
+A phase-free (waveform) generator emits its frames' phase: its stream is :class:`texnet.realtime.WaveformStream`
+(cached convolution state and a streaming inverse STFT, equal to one pass up to float rounding). The paper's
+magnitude generator streams in two stages, each with state that does not grow with the length streamed:
 
 1. **Generation** (:func:`generate_chunks`): the texture generator is a stack of valid convolutions whose
    output frame ``t`` depends on exactly the noise frames ``t .. t + receptive_field - 1``, and the noise
@@ -277,9 +279,7 @@ def invert_stream(
     stats: StreamStats | None = None,
 ) -> Iterator[torch.Tensor]:
     """Waveform blocks ``(samples,)`` for a stream of log-magnitude chunks ``(freq, t)`` (any sizes).
-
-    Complex chunks (STFT frames with their phase, from a ``WaveformGenerator``) skip phase retrieval:
-    the blocks are then exactly the samples of ``frontend.istft`` of all frames at once.
+    (A phase-free generator's complex frames need no phase retrieval: :mod:`texnet.realtime`.)
 
     Yields the samples of ONE inverse STFT of all frames, block by block (see the module docstring):
     block ``k`` ends where every frame overlapping its samples has its final phase, so the blocks join
@@ -316,9 +316,8 @@ def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, seed, mo
     st = _STFT(frontend)
     n_freq = frontend.n_freq
 
-    buf: torch.Tensor | None = None  # frames [buf0, buf0 + buf.shape[1]): linear magnitudes, or complex STFT
+    buf: torch.Tensor | None = None  # frames [buf0, buf0 + buf.shape[1]): linear magnitudes
     buf0 = 0
-    given = False                    # complex input (a waveform generator's frames): no phase retrieval
     total: int | None = None         # frames in the input, once it has ended
     limit = None if n_samples is None else int(n_samples)
     need: int | None = None if limit is None else (limit - 1 + half) // a + 1  # frames for `limit` samples
@@ -332,7 +331,7 @@ def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, seed, mo
     s = 0   # samples yielded
 
     def fill(upto: int) -> None:
-        nonlocal buf, total, need, limit, given
+        nonlocal buf, total, need, limit
         parts = [] if buf is None else [buf]
         have = buf0 + (0 if buf is None else buf.shape[1])
         while total is None and have < upto:
@@ -341,14 +340,10 @@ def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, seed, mo
             except StopIteration:
                 total = have
                 break
-            if chunk.dim() != 2 or chunk.shape[0] != n_freq:
-                raise ValueError(f"expected spectrogram chunks ({n_freq}, time), got {tuple(chunk.shape)}")
-            if buf is None and not parts:
-                given = chunk.is_complex()
-            if chunk.is_complex() != given:
-                raise ValueError("spectrogram chunks mix complex and real (log-magnitude) frames")
-            chunk = chunk.detach().cpu()
-            parts.append(chunk.to(torch.complex64) if given else frontend.to_magnitude(chunk.float()))
+            if chunk.dim() != 2 or chunk.shape[0] != n_freq or chunk.is_complex():
+                raise ValueError(f"expected log-magnitude chunks ({n_freq}, time), got {tuple(chunk.shape)} "
+                                 f"{chunk.dtype}")
+            parts.append(frontend.to_magnitude(chunk.detach().cpu().float()))
             have += chunk.shape[1]
         if parts:
             buf = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
@@ -364,28 +359,25 @@ def _invert(frontend, it, n_iter, block_frames, look, n_ctx, n_samples, seed, mo
         e = f + block_frames if need is None else min(f + block_frames, need)
         final = need is not None and e >= need
         w0 = f - n_hist
-        t0 = t1 = time.perf_counter()
-        if given:
-            frames = buf[:, w0 - buf0: e - buf0]
-        else:
-            w1 = min(e + look, buf0 + buf.shape[1])
-            mag = buf[:, w0 - buf0: w1 - buf0]
-            n_car = min(carry.shape[1], w1 - w0 - n_hist)
-            angles = torch.empty(n_freq, w1 - w0, dtype=torch.complex64)
-            angles[:, :n_hist] = committed
-            angles[:, n_hist: n_hist + n_car] = carry[:, :n_car]
-            first_new = n_hist + n_car
-            if first_new < w1 - w0:
-                peak = max(peak, float(mag.max()))
-                log_mag = torch.log(mag.clamp_min(max(peak, 1e-12) * 1e-5))
-                prev = angles[:, first_new - 1].angle() if first_new > 0 else None
-                ph = pghi_phase(log_mag, frontend, first_new, prev, seed)[:, first_new:]
-                angles[:, first_new:] = torch.polar(torch.ones(ph.shape), torch.from_numpy(ph).float())
-            t1 = time.perf_counter()
-            angles = _griffin_lim(st, mag, angles, n_iter, momentum, n_hist)
-            frames = mag[:, : e - w0] * angles[:, : e - w0]
-            committed = angles[:, max(e - w0 - n_ctx, 0): e - w0].clone()
-            carry = angles[:, e - w0:].clone()
+        t0 = time.perf_counter()
+        w1 = min(e + look, buf0 + buf.shape[1])
+        mag = buf[:, w0 - buf0: w1 - buf0]
+        n_car = min(carry.shape[1], w1 - w0 - n_hist)
+        angles = torch.empty(n_freq, w1 - w0, dtype=torch.complex64)
+        angles[:, :n_hist] = committed
+        angles[:, n_hist: n_hist + n_car] = carry[:, :n_car]
+        first_new = n_hist + n_car
+        if first_new < w1 - w0:
+            peak = max(peak, float(mag.max()))
+            log_mag = torch.log(mag.clamp_min(max(peak, 1e-12) * 1e-5))
+            prev = angles[:, first_new - 1].angle() if first_new > 0 else None
+            ph = pghi_phase(log_mag, frontend, first_new, prev, seed)[:, first_new:]
+            angles[:, first_new:] = torch.polar(torch.ones(ph.shape), torch.from_numpy(ph).float())
+        t1 = time.perf_counter()
+        angles = _griffin_lim(st, mag, angles, n_iter, momentum, n_hist)
+        frames = mag[:, : e - w0] * angles[:, : e - w0]
+        committed = angles[:, max(e - w0 - n_ctx, 0): e - w0].clone()
+        carry = angles[:, e - w0:].clone()
         # output: samples whose overlapping frames are all committed (frames < e)
         s_end = limit if final else max(e * a - half, s)
         if limit is not None:
