@@ -3,6 +3,7 @@
 
     python synthesize.py optimize --style data/rain.ogg --seconds 20 --out out/rain.wav
     python synthesize.py generate --ckpt runs/quickstart/last.ckpt --seconds 60 --out out/gen.wav
+    python synthesize.py export --ckpt runs/quickstart/last.ckpt --out out/rain.pt
     python synthesize.py --help
 
 This file only parses arguments and calls texnet's Python API (texnet.cli).

@@ -114,3 +114,46 @@ def tiny_spec(clip, tiny_frontend):
         return cached(name, float(start), float(seconds)).clone()
 
     return get
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """``tiny_checkpoint(kind="texture")`` -> a real checkpoint: configs/tiny.yaml (n_fft 256, hop 64) trained
+    for its few steps in-process, made once per session per kind. ``"waveform"``: the phase-free generator,
+    judged at two STFT resolutions of its audio (power scale, band whitening), as tests/test_training.py does."""
+    import pytorch_lightning as pl
+    import yaml
+
+    from texnet.data import TextureDataModule
+    from texnet.descriptors import DescriptorConfig
+    from texnet.frontends import FrontendConfig
+    from texnet.generators import GeneratorConfig
+    from texnet.loss import ObjectiveConfig
+    from texnet.module import TextureModule
+
+    made: dict[str, Path] = {}
+
+    def make(kind: str = "texture") -> Path:
+        if kind not in made:
+            root = DATA_DIR.parent
+            cfg = yaml.safe_load((root / "configs" / "tiny.yaml").read_text())
+            m, data = cfg["model"], dict(cfg["data"])
+            data["audio"] = [str(root / a) for a in data["audio"]]
+            if kind == "waveform":
+                m["generator"]["kind"] = "waveform"
+                m["objective"] = {**m["objective"], "resolutions": [128, 512], "band_whitening": 0.5}
+                m["frontend"]["scale"] = "power"
+            module = TextureModule(frontend=FrontendConfig(**m["frontend"]),
+                                   descriptor=DescriptorConfig(**m["descriptor"]),
+                                   objective=ObjectiveConfig(**m["objective"]),
+                                   generator=GeneratorConfig(**m["generator"]), lr=m["lr"])
+            trainer = pl.Trainer(max_steps=cfg["trainer"]["max_steps"], logger=False, enable_checkpointing=False,
+                                 enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                                 num_sanity_val_steps=0, accelerator="cpu", devices=1)
+            trainer.fit(module, TextureDataModule(**data))
+            path = tmp_path_factory.mktemp(f"tiny_{kind}") / "last.ckpt"
+            trainer.save_checkpoint(path)
+            made[kind] = path
+        return made[kind]
+
+    return make

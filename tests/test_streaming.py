@@ -20,37 +20,17 @@ from texnet.descriptors import DescriptorConfig
 from texnet.frontends import CQTFrontend, FrontendConfig, STFTFrontend
 from texnet.generators import GeneratorConfig, TextureGenerator, WaveformGenerator
 from texnet.griffin_lim import GriffinLim, random_phase
-from texnet.loss import ObjectiveConfig
 from texnet.inference import load_generator
 from texnet.synthesizer import Synthesizer
 from texnet.metrics import spectral_convergence
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ROOT / "configs" / "tiny.yaml"
 
 
 @pytest.fixture(scope="session")
-def tiny_ckpt(tmp_path_factory) -> Path:
+def tiny_ckpt(tiny_checkpoint) -> Path:
     """configs/tiny.yaml (n_fft 256, hop 64) trained for its few steps in-process: a real checkpoint."""
-    import pytorch_lightning as pl
-    import yaml
-
-    from texnet.data import TextureDataModule
-    from texnet.module import TextureModule
-
-    cfg = yaml.safe_load(TINY.read_text())
-    m, data = cfg["model"], dict(cfg["data"])
-    data["audio"] = [str(ROOT / a) for a in data["audio"]]
-    module = TextureModule(frontend=FrontendConfig(**m["frontend"]), descriptor=DescriptorConfig(**m["descriptor"]),
-                           objective=ObjectiveConfig(**m["objective"]), generator=GeneratorConfig(**m["generator"]),
-                           lr=m["lr"])
-    trainer = pl.Trainer(max_steps=cfg["trainer"]["max_steps"], logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                         num_sanity_val_steps=0, accelerator="cpu", devices=1)
-    trainer.fit(module, TextureDataModule(**data))
-    path = tmp_path_factory.mktemp("stream_run") / "last.ckpt"
-    trainer.save_checkpoint(path)
-    return path
+    return tiny_checkpoint("texture")
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,14 @@
 
     texnet train --config configs/quickstart_waveform.yaml --out runs/rain     # = train.py
     texnet generate --ckpt runs/rain/last.ckpt --seconds 60 --out rain.wav    # = synthesize.py generate
+    texnet export --ckpt runs/rain/last.ckpt --out rain.pt                    # TorchScript for plain PyTorch
     texnet library sounds/ --out runs/library                                  # = python -m texnet.library
 """
 from __future__ import annotations
 
 import sys
 
-SYNTHESIS = ("optimize", "generate", "stylize", "stream", "evaluate")
+SYNTHESIS = ("optimize", "generate", "stylize", "stream", "evaluate", "export")
 
 
 def main(argv: list[str] | None = None) -> int:

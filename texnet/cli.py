@@ -191,7 +191,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 
 # Commands that live in their own modules register here: each module has add_parser(subparsers).
-EXTRA_COMMANDS = ("texnet.cli_stream", "texnet.cli_evaluate")
+EXTRA_COMMANDS = ("texnet.cli_stream", "texnet.cli_evaluate", "texnet.cli_export")
 
 
 def build_parser() -> argparse.ArgumentParser:
