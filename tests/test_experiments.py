@@ -143,3 +143,16 @@ def test_run_jobs_order_failures_and_reuse(tmp_path):
     with pytest.raises(SystemExit, match="bad"):
         X.run_jobs([X.Job("bad", [py, "-c", "raise SystemExit(2)"], tmp_path / "b2.log")], 1, check=True,
                    echo=lambda s: None)
+
+
+def test_time_blocks_counts_audio_and_latency():
+    calls = []
+
+    def read():
+        calls.append(1)
+        return torch.zeros(441)
+
+    r = X.time_blocks(read, seconds=0.5, sample_rate=SR, warmup=2)
+    assert r["blocks"] == 25 and len(calls) == 27  # 25 timed blocks of 20 ms after the warm-up
+    assert r["block_samples"] == 441 and r["audio_s"] == pytest.approx(25 * 441 / SR)
+    assert 0 <= r["cpu_ms_mean"] <= r["cpu_ms_p99"] <= r["cpu_ms_max"] and r["rtf_cpu"] > 0

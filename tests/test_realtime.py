@@ -123,6 +123,9 @@ def test_state_stays_bounded_and_reset_restarts():
     assert len(sizes) == 1 and next(iter(sizes))[:2] == (True, True), sizes
     stream.reset(1, 0)
     assert torch.equal(stream.read(3000), a)
+    # no autograd graph chained through the carried state, even where the caller records gradients
+    assert torch.is_grad_enabled() and synth.generator.body.out.weight.requires_grad
+    assert not stream.read(100).requires_grad and not stream.input_cache[0].requires_grad
 
 
 def test_torchscript_compiles_it():

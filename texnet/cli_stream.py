@@ -30,8 +30,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s = subparsers.add_parser(
         "stream",
         help="endless texture from a generator (STFT front end), written progressively to a WAV or stdout",
-        description="Stream a texture of any length in bounded memory: chunked generation, block-wise "
-                    "phase retrieval (PGHI start + Griffin-Lim, seam-free), written as it is made.",
+        description="Stream a texture of any length in bounded memory, written as it is made: a phase-free "
+                    "generator streams with cached convolution state and a streaming inverse STFT; the "
+                    "paper's magnitude generator with chunked generation and block-wise phase retrieval "
+                    "(PGHI start + Griffin-Lim, seam-free).",
         epilog="Ctrl-C ends the stream cleanly (exit status 0, valid file); a second Ctrl-C aborts (130).",
     )
     s.add_argument("--ckpt", required=True, help="generator checkpoint (train.py's last.ckpt or best.ckpt)")

@@ -16,6 +16,7 @@ saved; after ``m.to("cuda")``, ``m.stream.reset`` moves the stream's state there
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
@@ -59,7 +60,8 @@ def check_exportable(synth) -> None:
 def export_module(synth) -> torch.jit.ScriptModule:
     """The TorchScript module of a loaded :class:`~texnet.synthesizer.Synthesizer` (on the CPU, eval mode)."""
     check_exportable(synth)
-    module = ExportedTexture(synth.cpu().eval())
+    synth = copy.deepcopy(synth).cpu().eval().requires_grad_(False)  # the caller's stays where it is
+    module = ExportedTexture(synth)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.script's deprecation notice
         return torch.jit.script(module)

@@ -16,8 +16,9 @@
 - **Inverse STFT.** Windowed ``irfft`` frames are overlap-added into a carried partial sum of the
   ``n_fft - hop`` samples still open, and divided by the window-square sum accumulated the same way.
   Each sample's sum is built frame by frame in increasing frame order starting from zero, as
-  ``torch.istft`` builds it, so a complete sample equals the one-pass ISTFT's (``bench/RESULTS.md``,
-  "Real-time streaming", has the measured difference).
+  ``torch.istft`` builds it, so the streamed inverse STFT of given frames equals the one-pass one bit for
+  bit; what differs is the generator's float rounding (on a few frames the products sum in another order:
+  ``bench/RESULTS.md``, "Real-time streaming", has the measured difference).
 
 A sample is complete once every frame overlapping it exists (``n_fft / 2`` samples after its position,
 plus up to a hop: the latency of the inverse STFT). :meth:`WaveformStream.render` is the stateless
@@ -116,6 +117,10 @@ class WaveformStream(nn.Module):
     @torch.jit.export
     def reset(self, seed: int, start_frame: int) -> None:
         """Start (again) the texture of ``seed`` at sample ``start_frame * hop``."""
+        with torch.no_grad():  # state carried from call to call must not chain autograd graphs
+            self._reset(seed, start_frame)
+
+    def _reset(self, seed: int, start_frame: int) -> None:
         if seed < 0 or start_frame < 0:
             raise ValueError("need seed >= 0 and start_frame >= 0")
         if seed > 9223372036854775807:  # 2**63 - 1 (an int64 seed; a TorchScript int cannot exceed it)
@@ -140,6 +145,10 @@ class WaveformStream(nn.Module):
     @torch.jit.export
     def read(self, n_samples: int) -> torch.Tensor:
         """The next ``n_samples`` samples ``(n_samples,)`` of the stream."""
+        with torch.no_grad():
+            return self._read(n_samples)
+
+    def _read(self, n_samples: int) -> torch.Tensor:
         if n_samples < 0:
             raise ValueError("n_samples must be >= 0")
         # the next sample to read (while samples before the start are still to drop, nothing is ready)
@@ -164,6 +173,10 @@ class WaveformStream(nn.Module):
     def render(self, seed: int, start_frame: int, n_frames: int) -> torch.Tensor:
         """Samples ``start_frame * hop ..`` ``(n_frames * hop,)`` of the texture of ``seed`` in one pass
         (whole convolutions over the window's noise), the stream's state untouched."""
+        with torch.no_grad():
+            return self._render(seed, start_frame, n_frames)
+
+    def _render(self, seed: int, start_frame: int, n_frames: int) -> torch.Tensor:
         if seed < 0 or start_frame < 0 or n_frames < 1:
             raise ValueError("need seed >= 0, start_frame >= 0 and n_frames >= 1")
         if seed > 9223372036854775807:
@@ -204,7 +217,7 @@ class WaveformStream(nn.Module):
         out (none while the caches fill). Each block is :class:`~texnet.generators.ResidualBlock` on its
         cached + new frames, time-major and with the convolutions written as matrix products: on a few
         frames ``conv1d`` falls back to slow kernels, and a few columns of a channel-major product are
-        several times slower than as many rows (``bench/RESULTS.md``, "Real-time streaming")."""
+        several times slower than as many rows (``bench/RESULTS.md``, "Implementation choices measured")."""
         x = F.leaky_relu(F.linear(noise[0].t(), self.inp.weight[:, :, 0], self.inp.bias), 0.2)  # (k, channels)
         i = 0
         for blk in self.blocks:
