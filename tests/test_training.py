@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 import torch
@@ -35,9 +36,28 @@ def tiny_run(tmp_path_factory):
 
 
 def test_training_writes_checkpoints_samples_and_comparison(tiny_run):
-    for name in ("last.ckpt", "best.ckpt", "config.yaml", "samples/final.wav", "samples/final.png",
+    for name in ("last.ckpt", "best.ckpt", "config.yaml", "losses.csv", "losses.png", "samples/final.wav", "samples/final.png",
                  "comparison.json", "comparison.png", "comparison_generator.wav", "comparison_baseline.wav"):
         assert (tiny_run / name).is_file(), name
+
+
+def read_losses(run: Path) -> list[dict]:
+    import csv
+
+    with open(run / "losses.csv") as f:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+
+
+def test_losses_are_a_csv_and_a_plot_in_the_run_folder(tiny_run):
+    """W&B or not: every validation's and the last step's losses (tiny: 6 steps, validation every 3, logging
+    every 10, so the last step is not a logged one and is taken all the same)."""
+    rows = read_losses(tiny_run)
+    assert [r["step"] for r in rows] == [3, 6]
+    assert {"val/style", "val/loss", "val/real_style"} <= set(rows[0])
+    assert {"train/loss", "train/style", "val/style"} <= set(rows[1])
+    assert all(np.isfinite(v) for r in rows for v in r.values())
+    assert (tiny_run / "losses.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tiny_run.glob(".losses.*"))  # no temporary file left: written atomically
 
 
 def test_wandb_offline_run_holds_audio_and_table(tiny_run):
@@ -160,6 +180,11 @@ def test_resume_ends_where_an_uninterrupted_run_does(tmp_path):
     assert a["global_step"] == b["global_step"] == 6
     for k in a["state_dict"]:
         assert torch.allclose(a["state_dict"][k], b["state_dict"][k], atol=1e-6), k
+    # the resumed run's losses.csv holds the first part's rows too (they travel in the checkpoint)
+    la, lb = read_losses(full), read_losses(part)
+    assert [r["step"] for r in lb] == [3, 6]
+    assert lb[0]["val/style"] == pytest.approx(la[0]["val/style"], rel=1e-5)
+    assert lb[1]["val/style"] == pytest.approx(la[1]["val/style"], rel=1e-4)
 
 
 def test_generate_cli_writes_wav_png_json_per_seed(tiny_run, tmp_path):

@@ -1,8 +1,9 @@
-"""Lightning callbacks: audio + spectrogram samples during training, generator-vs-baseline at the end.
+"""Lightning callbacks: the loss history, audio + spectrogram samples during training, generator-vs-baseline
+at the end.
 
-Everything is written to the run directory (``samples/``, ``comparison.json``/``.png``) and, when the
-trainer logs to Weights & Biases, logged there too (audio, images, a comparison table). Without W&B the
-files are still written.
+Everything is written to the run directory (``losses.csv``/``.png``, ``samples/``, ``comparison.json``/
+``.png``) and, when the trainer logs to Weights & Biases, logged there too (audio, images, a comparison
+table). Without W&B the files are still written.
 """
 from __future__ import annotations
 
@@ -38,6 +39,71 @@ class FinalCheckpoint(pl.Callback):
     def on_train_end(self, trainer, module):
         if trainer.global_step > 0:
             trainer.save_checkpoint(self.path, weights_only=False)  # with the optimiser: resumable
+
+
+class LossHistory(pl.Callback):
+    """The losses of the whole run as ``losses.csv`` (one row per logged step: ``step`` and each ``train/``
+    or ``val/`` value logged there) and ``losses.png`` in the run folder, with or without W&B.
+
+    Rows are taken every ``trainer.log_every_n_steps`` steps and after every validation, kept in the
+    checkpoints (a resumed run's files hold its whole history), and written atomically when training
+    ends or stops on an error. Runs right after :class:`FinalCheckpoint`, before samples and comparison."""
+
+    FILES = ("losses.csv", "losses.png")
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.rows: list[dict] = []
+
+    def _record(self, trainer: pl.Trainer, prefix: str) -> None:
+        values = {k: float(v) for k, v in trainer.callback_metrics.items()
+                  if k.startswith(prefix) and torch.as_tensor(v).numel() == 1}
+        if not values:
+            return
+        row = {"step": int(trainer.global_step), **values}
+        if self.rows and self.rows[-1]["step"] == row["step"]:  # the same step: one row
+            self.rows[-1].update(values)
+        else:
+            self.rows.append(row)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        step, last = trainer.global_step, trainer.max_steps
+        # the last step too (before FinalCheckpoint saves the history with it), when it is not a logged one
+        if step % max(1, trainer.log_every_n_steps) == 0 or (last > 0 and step >= last):
+            self._record(trainer, "train/")
+
+    def on_validation_end(self, trainer, module):
+        if not trainer.sanity_checking:
+            self._record(trainer, "val/")
+
+    def on_train_end(self, trainer, module):
+        self.write(trainer)
+
+    def on_exception(self, trainer, module, exception):
+        self.write(trainer)
+
+    def write(self, trainer: pl.Trainer) -> None:
+        if not trainer.is_global_zero or not self.rows:
+            return
+        from .outputs import atomic_write
+        from .reporting import loss_figure
+
+        names = sorted({k for r in self.rows for k in r if k != "step"})
+
+        def write_csv(tmp: str) -> None:
+            with open(tmp, "w") as f:
+                f.write(",".join(["step", *names]) + "\n")
+                for r in self.rows:
+                    f.write(",".join([str(r["step"]), *("" if r.get(n) is None else f"{r[n]:.6g}" for n in names)]) + "\n")
+
+        atomic_write(self.folder / "losses.csv", write_csv, overwrite=True)
+        save_figure(loss_figure(self.rows, title=f"{self.folder.name}: losses"), self.folder / "losses.png")
+
+    def state_dict(self) -> dict:
+        return {"rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.rows = [dict(r) for r in state_dict.get("rows", [])]
 
 
 class SampleLogger(pl.Callback):

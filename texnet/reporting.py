@@ -35,6 +35,29 @@ def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs:
     return fig
 
 
+def loss_figure(rows: list[dict], title: str | None = None):
+    """The losses of a run against the step: training terms on the left, validation on the right (log scale
+    where every value is positive). ``rows``: ``{"step": int, name: value, ...}``; returns a Figure."""
+    names = sorted({k for r in rows for k in r if k != "step"})
+    groups = [[n for n in names if n.startswith("train/")], [n for n in names if not n.startswith("train/")]]
+    groups = [g for g in groups if g] or [[]]
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 3.6), squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        positive = True
+        for name in group:
+            pts = [(r["step"], r[name]) for r in rows if r.get(name) is not None and np.isfinite(r[name])]
+            if pts:
+                ax.plot(*zip(*pts), label=name, marker="." if len(pts) < 30 else None)
+                positive = positive and min(v for _, v in pts) > 0
+        if group and positive:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def save_figure(fig, path: str | os.PathLike, overwrite: bool = True) -> Path:
     """Write a figure as PNG atomically and close it (:func:`texnet.outputs.atomic_write`)."""
     from .outputs import atomic_write

@@ -20,14 +20,14 @@ from jsonargparse import ActionYesNo
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 
-from .callbacks import BaselineComparison, FinalCheckpoint, SampleLogger
+from .callbacks import BaselineComparison, FinalCheckpoint, LossHistory, SampleLogger
 from .data import TextureDataModule
 from .module import TextureModule
 from .optimize import OptimizeConfig
 
 SUBCOMMANDS = {"fit", "validate", "test", "predict"}
 # what a training writes into --out: --overwrite removes these (and nothing else a user may keep there)
-RUN_FILES = ("*.ckpt", "config.yaml", "comparison.json", "comparison.png", "comparison_generator.wav",
+RUN_FILES = ("*.ckpt", "config.yaml", *LossHistory.FILES, "comparison.json", "comparison.png", "comparison_generator.wav",
              "comparison_baseline.wav", "wandb_run_id.txt")
 RUN_DIRS = ("samples", "wandb", "logs", "lightning_logs")
 
@@ -96,7 +96,8 @@ class TexnetCLI(LightningCLI):
         # keep callbacks given in the config or as --trainer.callbacks (kwargs would replace them)
         given = trainer_cfg.get("callbacks") or []
         given = list(given) if isinstance(given, (list, tuple)) else [given]
-        kwargs["callbacks"] = [FinalCheckpoint(Path(out) / "last.ckpt"), *given, *kwargs.get("callbacks", []), *extra]
+        kwargs["callbacks"] = [FinalCheckpoint(Path(out) / "last.ckpt"), LossHistory(out), *given,
+                               *kwargs.get("callbacks", []), *extra]
         optimize = cfg.get("optimize")
         for cb in kwargs["callbacks"]:
             if isinstance(cb, BaselineComparison) and optimize is not None:
