@@ -255,9 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def dashed(argv: list[str]) -> list[str]:
+    """Options spelt the trainer's way (``--max_iter``, ``--griffin_lim_iters``) as this parser's
+    (``--max-iter``): the same flag names work for every command."""
+    out = []
+    for a in argv:
+        name, eq, value = a.partition("=")
+        out.append(name.replace("_", "-") + eq + value if a.startswith("--") else a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(dashed(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     torch.set_grad_enabled(True)
     try:
