@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Train a feed-forward texture generator (LightningCLI).
 
-    python train.py --config configs/quickstart.yaml --out runs/quickstart
-    python train.py fit --config configs/quickstart_waveform.yaml --out runs/rain --ckpt_path runs/rain/last.ckpt   # resume
-    python train.py --config configs/quickstart.yaml --print_config
+    python train.py --config quickstart --out runs/quickstart            # a bundled config by name, or a path
+    python train.py fit --config quickstart_waveform --out runs/rain --ckpt_path runs/rain/last.ckpt   # resume
+    python train.py --config quickstart --print_config
 """
 from texnet.trainer_cli import main
 

@@ -1,6 +1,6 @@
 """``texnet`` (or ``python -m texnet``): one command for everything.
 
-    texnet train --config configs/quickstart_waveform.yaml --out runs/rain     # = train.py
+    texnet train --config quickstart_waveform --out runs/rain                  # = train.py; a config by name or path
     texnet generate --ckpt runs/rain/last.ckpt --seconds 60 --out rain.wav    # = synthesize.py generate
     texnet export --ckpt runs/rain/last.ckpt --out rain.pt                    # TorchScript for plain PyTorch
     texnet library sounds/ --out runs/library                                  # = python -m texnet.library

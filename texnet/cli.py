@@ -26,8 +26,8 @@ class CLIError(Exception):
 MAX_GENERATE_SECONDS = 4 * 3600.0
 MAX_OPTIMIZE_SECONDS = 600.0
 
-# ``optimize`` without --config: the quality baseline (waveform domain; see the file's header)
-DEFAULT_OPTIMIZE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "baseline.yaml"
+# ``optimize`` without --config: the quality baseline (waveform domain; see the file's header), bundled
+DEFAULT_OPTIMIZE_CONFIG = "baseline"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -78,11 +78,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         raise CLIError(f"--seed must be in [0, 2**63), got {args.seed}")
     if args.weights is not None and len(args.weights) != len(args.style):
         raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
-    configs = args.config
-    if not configs:
-        if not DEFAULT_OPTIMIZE_CONFIG.is_file():
-            raise CLIError(f"no --config given and the default {DEFAULT_OPTIMIZE_CONFIG} is missing: pass --config")
-        configs = [DEFAULT_OPTIMIZE_CONFIG]
+    from .resources import resolve_config
+
+    configs = [resolve_config(c) for c in args.config or [DEFAULT_OPTIMIZE_CONFIG]]
     config = " + ".join(str(c) for c in configs)
     cfg = load_configs(configs)
     fe_cfg = from_section(FrontendConfig, model_section(cfg, "frontend"), "model.frontend", kind=args.frontend)
@@ -207,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--content-weight", type=float, help="weight of the content loss (default from config: 1.0)")
     o.add_argument("--seconds", type=float, default=10.0, help="texture length (ignored with --content)")
     o.add_argument("--out", required=True, help="output .wav; .png and .json are written next to it")
-    o.add_argument("--config", action="append", help="YAML config, as train.py reads them (repeat: merged in order); "
-                   "default: configs/baseline.yaml, the waveform baseline (configs/paper.yaml: the paper's)")
+    o.add_argument("--config", action="append", help="YAML config or bundled config name, as train.py reads them "
+                   "(repeat: merged in order); default: baseline, the waveform baseline (paper: the paper's)")
     o.add_argument("--frontend", choices=["stft", "cqt"], help="override the config's front end")
     o.add_argument("--domain", choices=["spectrogram", "waveform"],
                    help="optimise a spectrogram (then Griffin-Lim) or the waveform itself (phase-free); "

@@ -5,7 +5,8 @@
     data: ..., trainer: ..., samples: ..., compare: ...   # train.py only
 
 Several files merge in order, as ``train.py --config a.yaml --config b.yaml`` does: mappings merge key by
-key, anything else is replaced by the later file's value.
+key, anything else is replaced by the later file's value. ``--config`` takes a path or the name of a bundled
+config (``--config quickstart``: :func:`texnet.resources.resolve_config`), for every command.
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ MODEL_SECTIONS = ("frontend", "descriptor", "objective", "generator")
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """The YAML mapping in ``path``; one-line errors for a missing, unreadable or misplaced config."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{p}: config file not found")
+    """The YAML mapping in ``path`` (or bundled config name); one-line errors for a missing, unreadable or
+    misplaced config."""
+    from .resources import resolve_config
+
+    p = resolve_config(path)
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e:
@@ -50,6 +52,21 @@ def load_configs(paths: Sequence[str | Path]) -> dict[str, Any]:
     for p in paths:
         cfg = merge(cfg, load_yaml(p))
     return cfg
+
+
+def config_arguments(argv: Sequence[str], flags: Sequence[str] = ("--config", "-c")) -> list[str]:
+    """``argv`` with the value of every ``--config X`` / ``--config=X`` resolved to a file (a path as given,
+    a bundled config by name), so a parser that only reads files (LightningCLI) takes names too."""
+    from .resources import resolve_config
+
+    out = list(argv)
+    for i, a in enumerate(out):
+        if a in flags and i + 1 < len(out):
+            out[i + 1] = str(resolve_config(out[i + 1]))
+        elif "=" in a and a.split("=", 1)[0] in flags:
+            flag, value = a.split("=", 1)
+            out[i] = f"{flag}={resolve_config(value)}"
+    return out
 
 
 def model_section(cfg: dict[str, Any], name: str) -> dict[str, Any]:

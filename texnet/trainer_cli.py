@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_cli() -> None:
+    from .config import config_arguments
+
+    sys.argv[1:] = config_arguments(sys.argv[1:])  # --config NAME: a bundled config, from any folder
     TexnetCLI(
         TextureModule,
         TextureDataModule,
