@@ -79,7 +79,7 @@ def generator(s: Setting, texture: str, seconds: float, steps: int):
     kind = "waveform" if s.domain == "waveform" else "texture"
     model = {"frontend": s.frontend, "descriptor": s.descriptor, "objective": s.objective, "lr": 2e-3,
              "generator": GeneratorConfig(kind=kind, channels=96, dilations=[1, 2, 4, 8, 16, 32, 1, 2, 4, 8])}
-    data = {"audio": [str(X.clip_path(texture))], "train_fraction": X.TRAIN_FRACTION, "crop_seconds": 1.5,
+    data = {"audio": [str(X.clip_path(texture))], "holdout": X.HOLDOUT, "crop_seconds": 1.5,
             "batch_size": 4}
     t0 = time.perf_counter()
     gen = X.fit_generator(model, data, steps)

@@ -7,7 +7,7 @@
 
 For each output length in ``--lengths`` (default 5 s and 60 s) the baseline (L-BFGS in the generator's
 domain: a spectrogram for a magnitude generator, the audio for a waveform one; the generator's own
-descriptor and objective, target = the first ``--train-fraction`` of ``--audio``,
+descriptor and objective, target = ``--audio`` but its last ``--holdout``,
 as in training) and the generator make the same length of texture; printed are the baseline's wall time
 to reach its final loss, the generator's forward pass, both with and without phase retrieval
 (Griffin-Lim, the checkpoint's iterations), the losses both reach, and their ratios. Then the real-time
@@ -58,7 +58,7 @@ def _setup(args):
     gen = load_generator(args.ckpt)
     objective = X.objective_for_generator(gen)
     wave = load_audio(args.audio, gen.sample_rate)
-    target = wave[: X.split(wave, args.train_fraction)]
+    target = wave[: X.split(wave, args.holdout)]
     objective.set_targets([target])
     return gen, gen.frontend, objective, target
 
@@ -95,7 +95,7 @@ def run_case(args) -> dict:
 
 def _child(args, case: str, seconds: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--case", case, "--seconds", str(seconds), "--ckpt",
-           str(args.ckpt), "--audio", str(args.audio), "--train-fraction", str(args.train_fraction), "--threads",
+           str(args.ckpt), "--audio", str(args.audio), "--holdout", str(args.holdout), "--threads",
            str(args.threads), "--baseline-max-iter", str(args.baseline_max_iter)]
     if args.baseline_time_budget is not None:
         cmd += ["--baseline-time-budget", str(args.baseline_time_budget)]
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", default="runs/quickstart/last.ckpt", help="trained texture generator checkpoint")
     p.add_argument("--audio", default="data/rain.ogg", help="the recording the generator was trained on")
-    p.add_argument("--train-fraction", type=float, default=0.5, help="the baseline's target is this first part")
+    p.add_argument("--holdout", type=float, default=0.5, help="the baseline's target is the clip but this last part")
     p.add_argument("--lengths", type=float, nargs="+", default=[5.0, 60.0], help="side-by-side output lengths (s)")
     p.add_argument("--rtf-lengths", type=float, nargs="+", default=[60.0, 600.0], help="real-time factor lengths (s)")
     p.add_argument("--baseline-max-iter", type=int, default=150, help="baseline objective evaluations (as the "

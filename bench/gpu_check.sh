@@ -7,7 +7,7 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 WANDB_MODE=offline
 nvidia-smi -L
 python3 -c "import torch, torchaudio, pytorch_lightning as pl; print('torch', torch.__version__, 'torchaudio', torchaudio.__version__, 'lightning', pl.__version__, 'cuda', torch.cuda.is_available())"
-/usr/bin/time -v python3 train.py --config configs/quickstart_waveform.yaml --out "$OUT/run" --wandb off --overwrite \
+/usr/bin/time -v python3 train.py --config configs/quickstart_waveform.yaml --data.holdout 0.5 --out "$OUT/run" --wandb off --overwrite \
     --trainer.enable_progress_bar false 2>&1 | grep -E "Elapsed|Maximum resident|generator vs baseline|rror"
 python3 -c "import torch; c = torch.load('$OUT/run/last.ckpt', weights_only=True); print('last.ckpt at step', c['global_step'])"
 cat "$OUT/run/comparison.json"

@@ -6,7 +6,7 @@
     python bench/run_all.py --steps 1000 --out runs/bench_long
 
 For each clip: train a short generator with ``train.py`` (through ``bench/step_clock.py``, which is
-train.py plus a per-step clock; ``--wandb off``, ``train_fraction 0.5``: the first half is the target,
+train.py plus a per-step clock; ``--wandb off``, ``--data.holdout 0.5``: the first half is the target,
 the second half is never seen), run the optimisation baseline on the same first half with the same
 front end, descriptor and objective, make ``--seconds`` of audio with both, and judge both against the
 unseen second half (:func:`texnet.evaluation.evaluate`) and against every bundled texture. Then ``bench/bench_generation.py`` (on
@@ -255,7 +255,7 @@ def report(results: list[dict], info: dict, args, extras: dict, plots: list[str]
         f"CPU time used by the run (all its processes, user + system): {extras['cpu_s'] / 60:.1f} min, i.e. "
         f"about {extras['cpu_s'] / 60 / max(args.jobs, 1):.1f} min of wall time with {args.jobs} free cores.",
         "",
-        f"Per clip: the first half is the target (`train_fraction 0.5`), the second half is never seen and is "
+        f"Per clip: the first half is the target (`holdout 0.5`), the second half is never seen and is "
         f"the reference. Generator: `{RECIPE}` on the clip, {args.steps} steps (batch 4 of 1.5 s crops). "
         f"Baseline: L-BFGS on a spectrogram, same front end, descriptor (512 x 11, seed 0) and mean/covariance "
         f"objective, at most {args.baseline_max_iter} evaluations / {args.baseline_time_budget:g} s. Both make "
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     first = args.textures[0]
     jobs.insert(1, X.Job("bench_generation", [py, str(BENCH / "bench_generation.py"), "--ckpt",
                                          str(out / first / "train" / "last.ckpt"), "--audio", str(X.clip_path(first)),
-                                         "--train-fraction", str(X.TRAIN_FRACTION), "--lengths",
+                                         "--holdout", str(X.HOLDOUT), "--lengths",
                                          *map(str, args.generation_lengths),
                                          "--rtf-lengths", *map(str, args.rtf_lengths),
                                          "--baseline-time-budget", str(args.generation_baseline_budget),

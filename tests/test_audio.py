@@ -57,6 +57,25 @@ def test_stereo_is_mixed_to_mono(tmp_path):
     np.testing.assert_allclose(wave.numpy(), ((left + right) / 2).astype(np.float32), atol=1e-6)
 
 
+def test_a_conversion_is_said_in_one_line(sine_wav, caplog):
+    """Resampling and mixing down are never silent: one line names the file, what it was and what it becomes
+    (warning level with ``verbose``, as training uses it; info level otherwise)."""
+    stereo = sine_wav(sample_rate=44100, channels=2)
+    with caplog.at_level("INFO", logger="texnet.audio"):
+        load_audio(stereo, sample_rate=22050, verbose=True)
+        load_audio(sine_wav(name="same.wav", sample_rate=22050), sample_rate=22050, verbose=True)
+    lines = [r for r in caplog.records if r.name == "texnet.audio"]
+    assert len(lines) == 1 and lines[0].levelname == "WARNING"  # the file at the model's rate: nothing said
+    msg = lines[0].getMessage()
+    assert msg.startswith(f"{stereo}: 44100 Hz stereo -> 22050 Hz mono (") and "\n" not in msg
+    assert "--model.frontend.sample_rate 44100" in msg
+    caplog.clear()
+    with caplog.at_level("INFO", logger="texnet.audio"):
+        load_audio(stereo, sample_rate=44100)
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "44100 Hz stereo -> 44100 Hz mono" in caplog.records[0].getMessage()
+
+
 def test_stereo_cancelling_channels_is_silent(tmp_path):
     sr = 22050
     left = (0.5 * np.sin(2 * np.pi * 440 * np.arange(sr // 4) / sr)).astype(np.float32)

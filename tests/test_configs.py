@@ -2,6 +2,9 @@
 settings), so each trains the current default generator and no copy of the recipe goes stale."""
 import dataclasses
 import inspect
+import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +52,8 @@ def test_wind_overlay_merges_into_the_recipe():
     for section, values in wind.get("model", {}).items():
         for key, value in values.items():
             assert merged["model"][section][key] == value
-    assert merged["data"]["train_fraction"] == base["data"]["train_fraction"]  # from the base
+    assert merged["data"]["steps_per_epoch"] == base["data"]["steps_per_epoch"]  # from the base
+    assert merged["data"]["holdout"] == 0.0  # the whole clip unless a held-out part is asked for
     assert merged["model"]["generator"]["center"] is True  # the code's defaults are the recipe
     assert merged["model"]["objective"]["resolutions"] == ObjectiveConfig().resolutions
 
@@ -77,7 +81,7 @@ def test_configs_merge_in_order_and_flat_sections_are_refused(tmp_path):
     from texnet.config import load_configs, model_section
 
     merged = load_configs([BASE, ROOT / "configs" / "wind.yaml"])
-    assert merged["data"]["audio"] == ["data/wind.ogg"] and merged["data"]["train_fraction"] == 0.5
+    assert merged["data"]["audio"] == ["data/wind.ogg"] and merged["data"]["steps_per_epoch"] == 100
     assert model_section(merged, "objective") == {"auditory_weight": 3.0, "auditory_segment_s": 3.0}
     flat = tmp_path / "flat.yaml"
     flat.write_text("frontend: {n_fft: 512}\n")
@@ -90,3 +94,82 @@ def test_train_and_optimize_read_the_same_optimize_section():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert yaml.safe_load(r.stdout)["optimize"]["max_iter"] == 3
+
+
+def test_configs_are_found_by_name_and_unknown_names_are_listed(tmp_path, monkeypatch):
+    from texnet.resources import config_names, resolve_config
+
+    assert {"quickstart", "quickstart_waveform", "paper", "wind", "tiny", "baseline"} <= set(config_names())
+    for arg in ("quickstart", "quickstart.yaml", "configs/quickstart.yaml"):
+        assert resolve_config(arg).resolve() == ROOT / "configs" / "quickstart.yaml"
+    own = tmp_path / "quickstart.yaml"  # a file that exists wins over the bundled name
+    own.write_text("data: {batch_size: 3}\n")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config("quickstart.yaml") == Path("quickstart.yaml")
+    assert resolve_config("configs/quickstart.yaml") == ROOT / "configs" / "quickstart.yaml"  # from any folder
+    with pytest.raises(ValueError, match=r"--config quikstart: .*bundled: baseline, .*quickstart_waveform") as e:
+        resolve_config("quikstart")
+    assert "\n" not in str(e.value)
+
+
+def test_optimize_merges_repeated_configs_like_train(tmp_path):
+    from texnet.cli import build_parser, dashed
+
+    args = build_parser().parse_args(dashed(["optimize", "--style", "x.wav", "--out", "o.wav", "--config", "quickstart",
+                                             "--config", "wind", "--max_iter", "3"]))
+    assert args.config == ["quickstart", "wind"] and args.max_iter == 3  # the trainer's spelling works too
+    from texnet.config import load_configs
+
+    merged = load_configs(args.config)
+    assert merged["model"]["frontend"]["scale"] == "log1p"  # from the first
+    assert merged["model"]["objective"]["auditory_weight"] == 3.0  # the second's, merged key by key
+    assert merged["model"]["objective"]["resolutions"] == []  # the first's, kept
+
+
+def _install(tmp_path: Path) -> Path:
+    """texnet installed (not editable) from a copy of the sources into ``tmp_path/site``, without network."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    for name in ("texnet", "configs", "data"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    site = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+                        "--quiet", "--target", str(site), str(src)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return site
+
+
+def test_installed_package_trains_and_generates_from_an_empty_folder(tmp_path):
+    """A plain (non-editable) install: configs by name, the bundled clips, every command through
+    ``python -m texnet``, run from a folder that holds nothing of the repository."""
+    site = _install(tmp_path)
+    assert sorted(p.name for p in (site / "texnet" / "configs").glob("*.yaml")) == sorted(p.name for p in CONFIGS)
+    assert (site / "texnet" / "clips" / "rain.ogg").is_file() and (site / "texnet" / "clips" / "SOURCES.md").is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1"}
+
+    def texnet(*args):
+        return subprocess.run([sys.executable, "-m", "texnet", *args], cwd=empty, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    r = subprocess.run([sys.executable, "-c", "import texnet; print(texnet.__file__)"], cwd=empty, env=env,
+                       capture_output=True, text=True)
+    assert Path(r.stdout.strip()).is_relative_to(site), r.stdout  # not the checkout
+    r = texnet("train", "--config", "tiny", "--out", "r", "--trainer.max_steps", "2", "--wandb", "off",
+               "--compare.enabled", "false")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (empty / "r" / "last.ckpt").is_file() and (empty / "r" / "losses.csv").is_file()
+    r = texnet("generate", "--ckpt", "r/last.ckpt", "--seconds", "1", "--out", "g.wav")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (empty / "g.wav").is_file()
+    # optimize without --config: the bundled baseline config, not a file of the repository
+    r = texnet("optimize", "--style", str(site / "texnet" / "clips" / "fire.ogg"), "--seconds", "1",
+               "--max_iter", "2", "--quiet", "--out", "o.wav")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((empty / "o.json").read_text())["config"].endswith("baseline.yaml")
+    r = texnet("train", "--config", "quikstart", "--out", "x")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert "bundled: baseline" in r.stderr and not (empty / "x").exists()

@@ -20,7 +20,7 @@ def test_halves():
     clip = torch.arange(11.0)
     assert X.split(clip) == 5
     assert torch.equal(X.first_half(clip), clip[:5])
-    assert X.split(clip, 0.3) == 3
+    assert X.split(clip, holdout=0.7) == 3
 
 
 def test_replace_section_between_markers_keeps_the_rest():
@@ -117,7 +117,7 @@ def test_train_command(tmp_path):
     joined = " ".join(cmd)
     assert "--config configs/x.yaml" in joined and f"--out {tmp_path / 'run'}" in joined
     assert f"--data.audio [{X.clip_path('rain')}]" in joined and "--threads 2" in joined
-    assert "--samples.every_n_steps 0" in joined and "--data.train_fraction 0.5" in joined
+    assert "--samples.every_n_steps 0" in joined and "--data.holdout 0.5" in joined
     assert cmd[-2:] == ["--trainer.max_steps", "9"]  # extra arguments come last, so they win
     plain = X.train_command("c.yaml", "o", 1, threads=None, samples=True, script="other.py")
     assert plain[1] == "other.py" and "--threads" not in plain and "--data.audio" not in plain

@@ -331,3 +331,24 @@ def test_wandb_run_is_named_resumed_and_kept_in_the_run_folder(tmp_path):
     assert (out / "wandb" / "cache").is_dir()  # W&B's staging stays in the run folder
     first = sorted(out.glob("logs/version_*/metrics.csv"))[0].read_text().splitlines()[0]
     assert "train/loss" in first and "train/descriptor" in first  # the losses as CSV too, every term
+
+
+def test_a_44k_stereo_clip_trains_and_generates_at_its_own_rate(tmp_path):
+    """``--model.frontend.sample_rate 44100``: trained, sampled and generated at 44.1 kHz; the stereo input
+    is mixed down, and the log says so in one line."""
+    wave, sr = sf.read(ROOT / "data" / "fire.ogg")
+    import librosa
+
+    wave = librosa.resample(wave[: 3 * sr], orig_sr=sr, target_sr=44100)
+    clip = tmp_path / "fire44k.wav"
+    sf.write(clip, np.stack([wave, np.roll(wave, 4410)], axis=1), 44100)
+    r = train(tmp_path / "run", "--data.audio", str(clip), "--model.frontend.sample_rate", "44100",
+              "--compare.enabled", "false", "--wandb", "off", "--trainer.max_steps", "2")
+    assert f"{clip}: 44100 Hz stereo -> 44100 Hz mono (texnet models one channel" in r.stderr
+    assert sf.info(tmp_path / "run" / "samples" / "final.wav").samplerate == 44100
+    out = tmp_path / "g.wav"
+    r = run(["synthesize.py", "generate", "--ckpt", str(tmp_path / "run" / "last.ckpt"), "--seconds", "1",
+             "--out", str(out)])
+    assert r.returncode == 0, r.stderr
+    info = sf.info(out)
+    assert info.samplerate == 44100 and info.channels == 1 and abs(info.frames - 44100) <= 64

@@ -1,5 +1,7 @@
 """Audio I/O: load any readable file to mono float32 at one sample rate, validate it, save WAV atomically.
 
+Stereo textures are out of scope: every input is averaged to one channel and every output is mono.
+
 Every problem with an input file is raised as :class:`AudioError`, whose message is one line naming the
 file and the problem, so command-line tools can print it and exit without a traceback.
 """
@@ -73,6 +75,7 @@ def load_audio(
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     min_samples: int = 1,
     normalize: bool = True,
+    verbose: bool = False,
 ) -> torch.Tensor:
     """Load an audio file as a mono float32 waveform ``(samples,)`` at ``sample_rate``.
 
@@ -80,6 +83,8 @@ def load_audio(
     ``normalize`` the clip is scaled to a fixed RMS (see ``TARGET_RMS``) so that every clip reaches the
     descriptor at the same level. ``min_samples`` is the shortest acceptable length *after* resampling,
     e.g. the samples a descriptor's receptive field covers; the error says how many seconds are needed.
+    A conversion (rate or channels) is logged as one line, ``"x.wav: 44100 Hz stereo -> 22050 Hz mono"``:
+    at warning level (shown by default) with ``verbose``, else at info level.
     """
     sample_rate = check_sample_rate(sample_rate, "requested sample rate")
     p = Path(path)
@@ -96,8 +101,8 @@ def load_audio(
         raise AudioError(p, "contains no samples (zero length)")
     if not np.isfinite(data).all():
         raise AudioError(p, "contains NaN or infinite samples")
-    if data.shape[1] > 1:
-        log.info("%s: mixing %d channels down to mono", p, data.shape[1])
+    if data.shape[1] > 1 or sr != sample_rate:
+        (log.warning if verbose else log.info)("%s", describe_conversion(p, sr, data.shape[1], sample_rate))
     mono = data.mean(axis=1)
     if np.abs(mono).max() < SILENCE_PEAK:
         raise AudioError(p, "is silent (peak below -120 dBFS): nothing to describe")
@@ -113,6 +118,18 @@ def load_audio(
         )
     wave = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))
     return normalize_rms(wave) if normalize else wave
+
+
+def describe_conversion(path: str | os.PathLike, sample_rate: int, channels: int, target_rate: int) -> str:
+    """One line saying what loading does to a file: ``"x.wav: 44100 Hz stereo -> 22050 Hz mono (...)"``."""
+    layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels} channels")
+    line = f"{path}: {sample_rate} Hz {layout} -> {target_rate} Hz mono"
+    notes = []
+    if channels > 1:
+        notes.append("texnet models one channel: the channels are averaged")
+    if sample_rate != target_rate:
+        notes.append(f"--model.frontend.sample_rate {sample_rate} keeps the file's rate")
+    return f"{line} ({'; '.join(notes)})"
 
 
 def normalize_rms(wave: torch.Tensor, rms: float = TARGET_RMS, peak: float = 0.99) -> torch.Tensor:

@@ -151,9 +151,9 @@ class BaselineComparison(pl.Callback):
 
     The baseline runs with the config's ``optimize`` settings (``optimize``, set by ``train.py``), its
     optimisation capped at ``time_budget`` seconds; ``domain`` picks the baseline's kind (``None``: the
-    generator's own). With a held-out part (``data.train_fraction
-    < 1``) the reference is the training part and the held-out part side by side (at most
-    ``METRICS_SECONDS`` of each), so the texture ratio is measured against audio neither method saw.
+    generator's own). With a held-out part (``data.holdout > 0``) the reference is the training part and
+    the held-out part side by side (at most ``METRICS_SECONDS`` of each), so the texture ratio is measured
+    against audio neither method saw.
     """
 
     METRICS_SECONDS = 30.0
@@ -242,7 +242,7 @@ class BaselineComparison(pl.Callback):
         t0 = time.perf_counter()
         cap = int(self.METRICS_SECONDS * sample_rate)
         train = dm.style_waves[0].float().cpu()
-        has_heldout = dm.train_fraction < 1.0 and bool(dm.heldout_waves)
+        has_heldout = dm.holdout > 0 and bool(dm.heldout_waves)
         if has_heldout:  # equal halves: evaluate() takes the first as what was trained on, the second as unseen
             n = min(cap, train.shape[-1], dm.heldout_waves[0].shape[-1])
             reference = torch.cat([train[:n], dm.heldout_waves[0][:n].float().cpu()])
@@ -264,5 +264,5 @@ class BaselineComparison(pl.Callback):
             })
         rows["real_heldout"]["spectral_lines"] = report["reference"]["spectral_lines"]["count"]
         rows["metrics_reference"] = ("training part + held-out part" if has_heldout
-                                     else "training clip (train_fraction 1: no held-out part, no ratios)")
+                                     else "training clip (no held-out part, no ratios: --data.holdout 0.5 measures them)")
         rows["metrics_s"] = time.perf_counter() - t0

@@ -36,7 +36,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "reference's unseen second half, copy score, held-out style distance, spectral lines "
                     "(steady tones), and the diversity of two candidates.",
         epilog="The texture ratio and held-out style ratio assume the candidate was made from the reference's "
-               "first half only (train_fraction 0.5); they need a reference of at least 4 s.",
+               "first half only (--data.holdout 0.5); they need a reference of at least 4 s.",
     )
     e.add_argument("reference", metavar="REFERENCE", help="the recording the candidates imitate")
     e.add_argument("candidates", metavar="CANDIDATE", nargs="+", help="one or two synthesised textures")

@@ -1,17 +1,21 @@
-"""LightningDataModule: the target recording(s), random training crops, fixed held-out validation crops.
+"""LightningDataModule: the target recording(s), random training crops, fixed validation crops.
 
 The data module owns the targets: its ``setup`` loads the recordings at the model's sample rate and hands
-them to the model (``set_targets``), after checking that a crop is long enough for the model's loss.
+them to the model (``set_targets``), after checking that a crop is long enough for the model's loss. The
+whole of each recording is the target unless ``holdout`` keeps its end unseen (for honest measurement:
+the end-of-training comparison then scores the generator against that part).
 """
 from __future__ import annotations
 
 import logging
+import math
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .audio import DEFAULT_SAMPLE_RATE, load_audio
+from .audio import DEFAULT_SAMPLE_RATE, AudioError, load_audio
+from .resources import resolve_clip
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +45,14 @@ class TextureDataModule(pl.LightningDataModule):
         audio: style/texture recordings; several make a multi-texture target mixed with ``weights``.
         weights: one mixing weight per recording (default equal).
         content: content recordings for a style-transfer generator (random crops of them are stylised).
-        train_fraction: the first fraction of each recording is the target; the rest is held out, and
-            validation compares the generator with real held-out crops (1.0: no held-out part, validation
-            uses crops of the target itself).
+        holdout: the fraction at the end of each recording kept unseen: validation and the end-of-training
+            comparison measure the generator against it (0, the default: the whole recording is the target
+            and validation uses crops of it; the benchmarks use 0.5).
         crop_seconds: length of training crops (content crops in style mode; sets the generated length).
         batch_size: crops per step.
         steps_per_epoch: dataset length in batches (an "epoch" is only a logging unit here).
         val_crops: number of fixed validation crops.
+        train_fraction: the former name of ``1 - holdout``, accepted so old configs load (None: unused).
     """
 
     def __init__(
@@ -55,11 +60,12 @@ class TextureDataModule(pl.LightningDataModule):
         audio: list[str] | str = ["data/rain.ogg"],  # noqa: B006 - LightningCLI needs a literal default
         weights: list[float] | None = None,
         content: list[str] | None = None,
-        train_fraction: float = 1.0,
+        holdout: float = 0.0,
         crop_seconds: float = 1.5,
         batch_size: int = 4,
         steps_per_epoch: int = 100,
         val_crops: int = 4,
+        train_fraction: float | None = None,
     ):
         super().__init__()
         audio = [audio] if isinstance(audio, str) else list(audio)  # --data.audio my.wav works without brackets
@@ -67,12 +73,20 @@ class TextureDataModule(pl.LightningDataModule):
             raise ValueError("data.audio needs at least one recording")
         if weights is not None and len(weights) != len(audio):
             raise ValueError(f"data.weights has {len(weights)} values for {len(audio)} recordings")
-        if not 0.1 <= train_fraction <= 1.0:
-            raise ValueError(f"train_fraction must be in [0.1, 1], got {train_fraction}")
-        self.save_hyperparameters()
+        if train_fraction is not None:  # old configs: the same split under its former name
+            if holdout:
+                raise ValueError("data.train_fraction and data.holdout both given: keep only data.holdout "
+                                 "(the held-out fraction, 1 - train_fraction)")
+            holdout = round(1.0 - train_fraction, 12)
+            log.warning("data.train_fraction %g is now data.holdout %g (the fraction held out)", train_fraction, holdout)
+        if not 0.0 <= holdout <= 0.9:
+            raise ValueError(f"data.holdout must be in [0, 0.9] (the fraction of each clip held out), got {holdout}")
+        self.save_hyperparameters(ignore=["train_fraction"])
+        self.hparams["holdout"] = holdout  # the split used, also when an old config named it train_fraction
         self.audio, self.weights, self.content_paths = list(audio), weights, content
-        self.train_fraction, self.crop_seconds = train_fraction, crop_seconds
+        self.holdout, self.crop_seconds = holdout, crop_seconds
         self.sample_rate = DEFAULT_SAMPLE_RATE  # the model's, once attached to a trainer (setup)
+        self.min_crop_seconds: float | None = None  # the loss's receptive field, known in setup
         self.batch_size, self.steps_per_epoch, self.val_crops = batch_size, steps_per_epoch, val_crops
         self.style_waves: list[torch.Tensor] = []
         self.heldout_waves: list[torch.Tensor] = []
@@ -88,6 +102,7 @@ class TextureDataModule(pl.LightningDataModule):
         if model is not None and hasattr(model, "sample_rate"):
             self.sample_rate = int(model.sample_rate)
             need = model.min_samples()
+            self.min_crop_seconds = need / self.sample_rate
             if self.crop_samples < need:
                 raise ValueError(f"data.crop_seconds ({self.crop_seconds:g} s) is shorter than the loss's receptive "
                                  f"field ({need / self.sample_rate:.2f} s): raise crop_seconds")
@@ -96,14 +111,41 @@ class TextureDataModule(pl.LightningDataModule):
         if model is not None and hasattr(model, "set_targets"):
             model.set_targets(self.style_waves, self.weights)
 
+    def min_seconds(self) -> float:
+        """The shortest recording this data module can use: one crop in the target part, and one in the
+        held-out part when there is one."""
+        share = min(1.0 - self.holdout, self.holdout) if self.holdout else 1.0
+        return self.crop_samples / self.sample_rate / share
+
+    def _too_short(self, path, seconds: float, held_out: bool = True) -> AudioError:
+        """The one-line error for a clip too short to train on: the length needed and what to change."""
+        crop = (f"a shorter --data.crop_seconds (the loss needs at least {self.min_crop_seconds:.2f} s)"
+                if self.min_crop_seconds else "a shorter --data.crop_seconds")
+        if self.holdout and held_out:
+            need = math.ceil(round(self.min_seconds() * 100, 6)) / 100  # rounded up to what is enough
+            fix = (f"data.holdout {self.holdout:g} keeps {self.holdout:.0%} of it unseen: use a clip of at least "
+                   f"{need:.2f} s, --data.holdout 0 to train on all of it, or {crop}")
+        else:
+            fix = f"use a clip of at least {self.crop_seconds:g} s or {crop}"
+        return AudioError(path, f"{seconds:.2f} s is too short for training crops of {self.crop_seconds:g} s "
+                                f"(data.crop_seconds): {fix}")
+
     def _load(self) -> None:
         for path in self.audio:
-            w = load_audio(path, self.sample_rate, min_samples=self.crop_samples)
-            cut = int(w.shape[-1] * self.train_fraction)
+            path = resolve_clip(path)
+            w = load_audio(path, self.sample_rate, verbose=True)
+            # the target part: int(n * (1 - holdout)) samples, as texnet.experiments.split cuts it
+            cut = int(w.shape[-1] * (1.0 - self.holdout))
+            if cut < self.crop_samples or (self.holdout and w.shape[-1] - cut < self.crop_samples):
+                raise self._too_short(path, w.shape[-1] / self.sample_rate)
             self.style_waves.append(w[:cut])
-            self.heldout_waves.append(w[cut:] if self.train_fraction < 1.0 else w)
+            self.heldout_waves.append(w[cut:] if self.holdout else w)
         for path in self.content_paths or []:
-            self.content_waves.append(load_audio(path, self.sample_rate, min_samples=self.crop_samples))
+            path = resolve_clip(path)
+            w = load_audio(path, self.sample_rate, verbose=True)
+            if w.shape[-1] < self.crop_samples:
+                raise self._too_short(path, w.shape[-1] / self.sample_rate, held_out=False)
+            self.content_waves.append(w)
 
     def train_dataloader(self) -> DataLoader:
         # Texture mode: the crops only set the batch (the generator makes its own noise) and give real
@@ -117,7 +159,7 @@ class TextureDataModule(pl.LightningDataModule):
         n = max(1, self.val_crops)
         if source.shape[-1] < self.crop_samples:
             raise ValueError(f"held-out audio ({source.shape[-1]} samples) is shorter than one crop "
-                             f"({self.crop_samples}); lower crop_seconds or raise train_fraction")
+                             f"({self.crop_samples}); lower data.crop_seconds or data.holdout")
         starts = torch.linspace(0, source.shape[-1] - self.crop_samples, n).long()
         crops = torch.stack([source[s: s + self.crop_samples] for s in starts])
         return DataLoader(crops, batch_size=n, shuffle=False)

@@ -12,7 +12,7 @@ on the bundled clips in ``bench/RESULTS.md``, "Calibration of the judge":
   ``score`` (0 = identical; about 1 = as different as unrelated recordings usually are).
 - ``texture_ratio`` (only when the reference is at least :data:`MIN_RATIO_SECONDS` long):
   ``d(candidate, B) / d(A, B)`` with ``A``/``B`` the reference's first/second half. It ASSUMES THE
-  CANDIDATE WAS MADE FROM THE FIRST HALF ``A`` only (as ``train.py`` does with ``train_fraction: 0.5``);
+  CANDIDATE WAS MADE FROM THE FIRST HALF ``A`` only (as ``train.py`` does with ``--data.holdout 0.5``);
   a candidate made from the whole reference has seen ``B`` and scores optimistically. 1 = as close as
   the recording is to itself; other recordings score well above.
 - ``copy_score`` of the candidate against the whole reference (patch cross-correlation of STFT

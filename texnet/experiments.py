@@ -32,7 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]  # the repository (texnet is installed editable)
 DATA = ROOT / "data"
 SAMPLE_RATE = 22050
-TRAIN_FRACTION = 0.5  # the first half of a clip is the target; the second half is never seen
+HOLDOUT = 0.5  # the benchmarks hold out the second half of a clip (--data.holdout): it is never seen
 TEXTURES = ("rain", "fire", "stream", "insects", "crowd", "machine", "wind")  # the bundled texture clips
 STAT_GROUPS = ("mean", "cv", "skew", "kurtosis", "corr", "mod")  # texnet.metrics.STAT_GROUPS
 
@@ -54,13 +54,13 @@ def load_clip(texture: str, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     return load_audio(clip_path(texture), sample_rate)
 
 
-def split(clip: torch.Tensor, fraction: float = TRAIN_FRACTION) -> int:
+def split(clip: torch.Tensor, holdout: float = HOLDOUT) -> int:
     """Sample index where a clip's target part ends (as :class:`texnet.data.TextureDataModule` cuts it)."""
-    return int(clip.shape[-1] * fraction)
+    return int(clip.shape[-1] * (1.0 - holdout))
 
 
 def first_half(clip: torch.Tensor) -> torch.Tensor:
-    """The part of ``clip`` a synthesis may learn from (``TRAIN_FRACTION``)."""
+    """The part of ``clip`` a synthesis may learn from (all but the ``HOLDOUT``)."""
     return clip[..., : split(clip)]
 
 
@@ -299,7 +299,7 @@ def train_command(config: str, out: str | Path, steps: int, texture: str | None 
     comparison, no progress bar, no audio samples unless ``samples``. ``extra`` arguments come last (they
     win)."""
     cmd = [sys.executable, str(script or ROOT / "train.py"), "--config", str(config), "--out", str(out),
-           "--trainer.max_steps", str(steps), "--data.train_fraction", str(TRAIN_FRACTION),
+           "--trainer.max_steps", str(steps), "--data.holdout", str(HOLDOUT),
            "--trainer.enable_progress_bar", "false", "--compare.enabled", "false", "--wandb", "off"]
     if texture is not None:
         cmd += ["--data.audio", f"[{clip_path(texture)}]"]

@@ -3,14 +3,14 @@
     python -m texnet.library sounds/ more/rain.wav --out runs/library            # every GPU, or the CPUs
     python -m texnet.library sounds/ --out runs/library --evaluate                # + the texture ratio
 
-Each clip trains through ``train.py`` (the default recipe, or ``--config`` files merged in order) into
+Each clip trains through ``texnet train`` (the default recipe, or ``--config`` files merged in order) into
 ``<out>/<clip>/``; as many trainings run at once as there are GPUs (each on its own), or ``--jobs`` CPU
 processes. Resumable: a clip whose training finished (``done.json``) is not trained again, and one that was
 interrupted resumes from its ``last.ckpt``. The summary (clip, steps, seconds and, with ``--evaluate``, the
 texture ratio of a 10 s output to the held-out half) is printed and written to ``<out>/library.json``.
 
-``--evaluate`` trains on each clip's first half only, so that the second half is unseen; without it a
-generator learns from the whole clip.
+``--evaluate`` trains on each clip's first half only (``--data.holdout 0.5``), so that the second half
+is unseen; without it a generator learns from the whole clip.
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", help="audio files and/or folders of them")
     p.add_argument("--out", required=True, help="library folder: one run folder per clip, library.json")
     p.add_argument("--config", action="append", default=None,
-                   help="train.py config(s), merged in order (default: configs/quickstart_waveform.yaml)")
+                   help="training config(s), paths or bundled names, merged in order (default: quickstart_waveform)")
     p.add_argument("--jobs", type=int, help="trainings at once (default: one per GPU, else 1)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per training (default 1)")
     p.add_argument("--evaluate", action="store_true", help="train on first halves; report the texture ratio")
@@ -103,21 +103,29 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"texnet.library: error: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    configs = args.config or [str(X.ROOT / "configs" / "quickstart_waveform.yaml")]
+    out = Path(args.out).resolve()
+    from .resources import resolve_config
+
+    try:  # absolute: the trainings run in another folder
+        configs = [str(resolve_config(c).resolve()) for c in args.config or ["quickstart_waveform"]]
+    except ValueError as e:
+        print(f"texnet.library: error: {e}", file=sys.stderr)
+        return 2
     slots, envs = _devices(args.jobs)
-    fraction = "0.5" if args.evaluate else "1.0"
+    holdout = "0.5" if args.evaluate else "0"
     jobs, names = [], clip_names(clips)
     for i, (clip, name) in enumerate(zip(clips, names)):
         run = out / name
         done = json.loads((run / "done.json").read_text()) if (run / "done.json").is_file() else {}
-        if done and done.get("train_fraction") != float(fraction):
-            print(f"texnet.library: error: {run} was trained on {done.get('train_fraction')} of its clip, this run "
-                  f"asks for {fraction} ({'with' if args.evaluate else 'without'} --evaluate): use another --out",
+        # done.json written before the rename held train_fraction (= 1 - holdout)
+        done_holdout = done.get("holdout", 1.0 - done.get("train_fraction", 1.0)) if done else None
+        if done and abs(done_holdout - float(holdout)) > 1e-9:
+            print(f"texnet.library: error: {run} was trained with {done_holdout:g} of its clip held out, this run "
+                  f"asks for {holdout} ({'with' if args.evaluate else 'without'} --evaluate): use another --out",
                   file=sys.stderr)
             return 2
-        cmd = [sys.executable, str(X.ROOT / "train.py"), *sum((["--config", c] for c in configs), []),
-               "--data.audio", f"[{clip.resolve()}]", "--data.train_fraction", fraction, "--out", str(run),
+        cmd = [sys.executable, "-m", "texnet", "train", *sum((["--config", c] for c in configs), []),
+               "--data.audio", f"[{clip.resolve()}]", "--data.holdout", holdout, "--out", str(run),
                "--threads", str(args.threads), "--trainer.enable_progress_bar", "false", *extra]
         if (run / "last.ckpt").is_file() and not (run / "done.json").is_file():
             cmd += ["--ckpt_path", str(run / "last.ckpt")]  # interrupted: go on from where it stopped
@@ -133,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
             steps = int(torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)["global_step"])
             (run / "done.json").write_text(json.dumps({"steps": steps, "seconds": times[name],
-                                                       "train_fraction": float(fraction)}))
+                                                       "holdout": float(holdout)}))
         if (run / "done.json").is_file():
             row.update(json.loads((run / "done.json").read_text()))
             if args.evaluate:
