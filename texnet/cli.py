@@ -160,8 +160,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed)
         total = time.perf_counter() - t0
         save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
-        save_figure(spectrogram_figure({f"generated seed {seed}": gen.log_magnitude(spec)}, gen.frontend.frame_rate,
-                                       gen.frontend.frequencies()), png, overwrite=args.overwrite)
+        picture, rate = gen.picture(spec)
+        save_figure(spectrogram_figure({f"generated seed {seed}": picture}, rate, gen.frontend.frequencies()), png,
+                    overwrite=args.overwrite)
         save_json({"command": "generate", "ckpt": args.ckpt, "seed": seed, "seconds": args.seconds,
                    "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total}, js,
                   overwrite=args.overwrite)

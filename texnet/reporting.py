@@ -11,21 +11,46 @@ matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+# A figure is at most 18 x 3.6 inches at 110 dpi: more columns or rows than this are never seen
+MAX_PICTURE_FRAMES, MAX_PICTURE_BINS = 2048, 512
+
+
+def decimate(spec: torch.Tensor, max_frames: int = MAX_PICTURE_FRAMES,
+             max_bins: int = MAX_PICTURE_BINS) -> tuple[torch.Tensor, int]:
+    """``(freq, time)`` -> at most ``(max_bins, max_frames)`` by max-pooling, and the time factor, for pictures.
+
+    Time is pooled by a whole factor ``k`` (the picture's frame rate is the input's / ``k``). The maximum,
+    not the mean, keeps short events and thin lines visible in a picture of an hour, and commutes with
+    any increasing log scale, so a magnitude can be decimated before it is logged (the cheap order).
+    """
+    s = spec.detach().float()
+    k = -(-s.shape[-1] // max_frames)
+    if k > 1:
+        s = F.max_pool1d(s[None], k, k, ceil_mode=True)[0]
+    if s.shape[0] > max_bins:
+        s = F.adaptive_max_pool1d(s.T[None], max_bins)[0].T
+    return s, k
 
 
 def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs: torch.Tensor | None = None,
                        title: str | None = None):
-    """Side-by-side spectrograms (a front end's log scale) ``{name: (freq, time)}`` on one colour scale; returns a Figure."""
+    """Side-by-side spectrograms (a front end's log scale) ``{name: (freq, time)}`` on one colour scale; returns a Figure.
+
+    Long or tall spectrograms are drawn from their :func:`decimate`\ d form (time and frequency axes keep
+    their true extent)."""
     n = len(specs)
     widths = [max(s.shape[-1], 1) for s in specs.values()]
     fig, axes = plt.subplots(1, n, figsize=(min(4 + 3 * n, 18), 3.6), squeeze=False,
                              gridspec_kw={"width_ratios": widths})
     vmax = max(float(s.max()) for s in specs.values())
-    for ax, (name, s) in zip(axes[0], specs.items()):
-        s = s.detach().float().cpu().numpy()
-        top = float(freqs[-1]) if freqs is not None else s.shape[0]
-        im = ax.imshow(s, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
-                       extent=[0, s.shape[1] / frame_rate, 0, top])
+    for ax, (name, spec) in zip(axes[0], specs.items()):
+        s, k = decimate(spec.cpu())
+        top = float(freqs[-1]) if freqs is not None else spec.shape[0]
+        im = ax.imshow(s.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
+                       extent=[0, s.shape[-1] * k / frame_rate, 0, top])
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("time (s)")
     axes[0][0].set_ylabel("frequency (Hz)" if freqs is not None else "bin")

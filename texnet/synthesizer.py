@@ -128,6 +128,14 @@ class Synthesizer(nn.Module):
         """A log-magnitude picture ``(freq, frames)`` of a generator output."""
         return self.frontend.to_log(spec.abs()) if spec.is_complex() else spec
 
+    def picture(self, spec: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The log-magnitude of a generator output ``(freq, frames)`` decimated for a picture
+        (:func:`texnet.reporting.decimate`: max-pooled, then logged), and its frame rate."""
+        from .reporting import decimate
+
+        small, k = decimate(spec.abs() if spec.is_complex() else spec)
+        return (self.frontend.to_log(small) if spec.is_complex() else small), self.frontend.frame_rate / k
+
     def generate(self, seconds: float, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
         """Waveform ``(samples,)`` of ``seconds`` of texture; each seed gives another texture."""
         return self.invert(self.generate_spec(seconds, seed), n_iter, seed)
