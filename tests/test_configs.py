@@ -158,13 +158,28 @@ def test_installed_package_trains_and_generates_from_an_empty_folder(tmp_path):
     r = subprocess.run([sys.executable, "-c", "import texnet; print(texnet.__file__)"], cwd=empty, env=env,
                        capture_output=True, text=True)
     assert Path(r.stdout.strip()).is_relative_to(site), r.stdout  # not the checkout
+    # the tiny config with the default (phase-free) generator, so that it can be exported
     r = texnet("train", "--config", "tiny", "--out", "r", "--trainer.max_steps", "2", "--wandb", "off",
-               "--compare.enabled", "false")
+               "--compare.enabled", "false", "--model.generator.kind", "waveform", "--model.frontend.scale", "power",
+               "--model.objective.resolutions", "[128, 512]")
     assert r.returncode == 0, r.stderr[-3000:]
     assert (empty / "r" / "last.ckpt").is_file() and (empty / "r" / "losses.csv").is_file()
     r = texnet("generate", "--ckpt", "r/last.ckpt", "--seconds", "1", "--out", "g.wav")
     assert r.returncode == 0, r.stderr[-3000:]
     assert (empty / "g.wav").is_file()
+    r = texnet("export", "--ckpt", "r/last.ckpt", "--out", "g.pt")
+    assert r.returncode == 0, r.stderr[-3000:]
+    # a host with plain torch: any import of texnet fails there
+    hidden = tmp_path / "hidden"
+    (hidden / "texnet").mkdir(parents=True)
+    (hidden / "texnet" / "__init__.py").write_text("raise ImportError('texnet is not installed here')\n")
+    host = ("import torch; m = torch.jit.load('g.pt'); a = m(3, 0, 40); m.stream.reset(3, 0); "
+            "b = torch.cat([m.stream.read(100) for _ in range(20)]); "
+            "assert a.dim() == 1 and bool(torch.isfinite(a).all()) and b.shape == (2000,); "
+            "torch.testing.assert_close(b, a[:2000], atol=1e-5, rtol=0); print('host ok')")
+    r = subprocess.run([sys.executable, "-c", host], cwd=empty, capture_output=True, text=True, timeout=120,
+                       env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(hidden), "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0 and "host ok" in r.stdout, r.stderr[-3000:]
     # optimize without --config: the bundled baseline config, not a file of the repository
     r = texnet("optimize", "--style", str(site / "texnet" / "clips" / "fire.ogg"), "--seconds", "1",
                "--max_iter", "2", "--quiet", "--out", "o.wav")
