@@ -2,6 +2,7 @@
 resumed run ends where an uninterrupted one does, the W&B offline run holds audio and the table, and
 the generate CLI / Python API work from the checkpoint."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,14 @@ def test_wandb_offline_run_holds_audio_and_table(tiny_run):
     assert list(media.rglob("*.wav")), "no logged audio"
     assert list(media.rglob("*.table.json")), "no logged comparison table"
     assert list(media.rglob("*.png")), "no logged spectrogram image"
+    assert {re.sub(r"_\d+_[0-9a-f]+$", "", p.stem) for p in (media / "audio" / "comparison").glob("*.wav")} == \
+        {"audio_generator", "audio_baseline"}
+    # every medium the run's records name lies in its own files/ by relative path, so the run folder
+    # syncs (wandb sync) from wherever it is copied to
+    record = next(runs[0].glob("*.wandb")).read_bytes()
+    named = set(re.findall(rb"media/[\w./-]+?\.(?:wav|png|table\.json)", record))
+    assert any(b"comparison" in n for n in named)
+    assert all((runs[0] / "files" / n.decode()).is_file() for n in named), named
 
 
 def test_checkpoint_round_trip_rebuilds_identical_generator_and_descriptor(tiny_run):

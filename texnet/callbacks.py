@@ -218,13 +218,17 @@ class BaselineComparison(pl.Callback):
         if run is not None:
             import wandb
 
+            # numbers only in the table, the audio as media of its own: W&B stages a table's media under
+            # absolute paths (its artifact), which a run folder copied to another machine no longer has;
+            # logged media live in the run's files/ by relative path and sync from anywhere
             extra = ["texture_ratio", "heldout_style_ratio", "copy_score", "spectral_lines"]
-            table = wandb.Table(columns=["method", "style_loss", "seconds_to_make", *extra, "audio"])
-            for name, wave in (("generator", wave_g), ("baseline", wave_b)):
+            table = wandb.Table(columns=["method", "style_loss", "seconds_to_make", *extra])
+            for name in ("generator", "baseline"):
                 r = rows[name]
-                table.add_data(name, r["style_loss"], r["seconds_to_make"], *(r.get(k) for k in extra),
-                               wandb.Audio(wave.numpy(), sample_rate=fe.sample_rate))
-            run.log({"comparison/table": table, "comparison/spectrograms": wandb.Image(fig)})
+                table.add_data(name, r["style_loss"], r["seconds_to_make"], *(r.get(k) for k in extra))
+            run.log({"comparison/table": table, "comparison/spectrograms": wandb.Image(fig),
+                     **{f"comparison/audio_{name}": wandb.Audio(wave.numpy(), sample_rate=fe.sample_rate, caption=name)
+                        for name, wave in (("generator", wave_g), ("baseline", wave_b))}})
             # sortable in the W&B runs table: every number of both methods in the run's summary
             run.summary.update({f"comparison/{name}/{k}": v for name in ("generator", "baseline")
                                 for k, v in rows[name].items() if isinstance(v, (int, float)) and v is not None})
