@@ -7,6 +7,7 @@ file and the problem, so command-line tools can print it and exit without a trac
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -170,8 +171,16 @@ def save_wav(
         raise AudioError(p, "refusing to write NaN or infinite samples")
     if subtype == "PCM_16":
         arr = np.clip(arr, -1.0, 1.0)
+    def write(tmp: str) -> None:
+        # encoded in memory, written by Python: a failed write (full disk) raises OSError with its reason,
+        # where libsndfile writing the file itself only says "System error"
+        buf = io.BytesIO()
+        sf.write(buf, arr, sample_rate, subtype=subtype, format="WAV")
+        with open(tmp, "wb") as f:
+            f.write(buf.getbuffer())
+
     try:
-        atomic_write(p, lambda tmp: sf.write(tmp, arr, sample_rate, subtype=subtype, format="WAV"), overwrite)
+        atomic_write(p, write, overwrite)
     except OutputExists:
         raise AudioError(p, "already exists (pass overwrite=True / --overwrite to replace it)") from None
     return p
