@@ -14,6 +14,7 @@ import torch
 from .descriptors import DescriptorConfig
 from .frontends import FrontendConfig, build_frontend
 from .generators import GeneratorConfig, build_generator
+from .loss import ObjectiveConfig
 from .synthesizer import Synthesizer
 
 # Written into every training checkpoint by texnet.module.TextureModule; kept here so that loading a
@@ -28,17 +29,38 @@ class CheckpointError(ValueError):
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint's tensors and plain data only (``weights_only``: no code from the file runs)."""
     p = Path(path)
+    if p.is_dir():
+        raise CheckpointError(f"{p}: is a directory, not a checkpoint file (e.g. {p / 'last.ckpt'})")
     if not p.is_file():
         raise CheckpointError(f"{p}: no such checkpoint file")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure here means "not a usable checkpoint"
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{p}: not a loadable texnet checkpoint ({first[:160]})") from None
+        raise CheckpointError(f"{p}: {_load_failure(e)}") from None
     hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    if not isinstance(hp, dict) or ckpt.get("texnet_format") != CHECKPOINT_FORMAT or "state_dict" not in ckpt:
+    if not isinstance(ckpt, dict) or "texnet_format" not in ckpt:
         raise CheckpointError(f"{p}: not a texnet generator checkpoint (written by another program?)")
+    if ckpt["texnet_format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{p}: checkpoint format {ckpt['texnet_format']!r}, this texnet version reads "
+                              f"{CHECKPOINT_FORMAT!r} (written by another texnet version?)")
+    if not isinstance(hp, dict) or not isinstance(ckpt.get("state_dict"), dict):
+        missing = "hyper_parameters" if not isinstance(hp, dict) else "state_dict"
+        raise CheckpointError(f"{p}: texnet checkpoint without its {missing} (damaged?)")
     return ckpt
+
+
+def _load_failure(e: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` failed, in a few words: the reason, never torch's advice to
+    load the file with ``weights_only=False`` (that would run code from it)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    blocked = next((ln for ln in lines if "GLOBAL" in ln), None)
+    if blocked is not None:
+        name = blocked.split("GLOBAL", 1)[1].split()[0] if blocked.split("GLOBAL", 1)[1].split() else "?"
+        return (f"holds pickled Python objects ({name}), which texnet never loads: not a texnet checkpoint, "
+                "or not from a trusted source")
+    advice = ("weights_only", "Weights only load failed", "Please file an issue", "Check the documentation")
+    reason = next((ln for ln in lines if not any(a in ln for a in advice)), type(e).__name__)
+    return f"not a loadable texnet checkpoint (damaged, truncated or another kind of file: {reason[:120]})"
 
 
 # Settings whose default changed: a checkpoint without the key was written when the old value held.
@@ -53,7 +75,7 @@ _REMOVED = {GeneratorConfig: {"magnitude": "exp"}}
 def _config(cls, section, path, name: str):
     """``cls`` from a checkpoint's hyperparameter section, one-line errors for what this version cannot rebuild."""
     if not isinstance(section, dict):
-        raise CheckpointError(f"{path}: its '{name}' settings are missing")
+        raise CheckpointError(f"{path}: its '{name}' settings are missing (written by another texnet version?)")
     known = {f.name for f in dataclasses.fields(cls)}
     values = {**{k: v for k, v in _OLD_DEFAULTS.get(cls, {}).items() if k not in section}, **section}
     for key, kept in _REMOVED.get(cls, {}).items():
@@ -66,25 +88,50 @@ def _config(cls, section, path, name: str):
     try:
         return cls(**values)
     except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: bad {name} settings ({e})") from None
+        raise CheckpointError(f"{path}: bad {name} settings ({str(e).splitlines()[0]})") from None
+
+
+def _absent(cls, section: dict) -> list[str]:
+    """Settings of ``cls`` a checkpoint's section does not name (this version's defaults fill them in)."""
+    return sorted({f.name for f in dataclasses.fields(cls)} - set(section) - set(_OLD_DEFAULTS.get(cls, {})))
+
+
+def check_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a training checkpoint and check this version can rebuild its settings (one-line
+    :class:`CheckpointError` naming what differs); returns it. ``train.py --ckpt_path`` calls it first."""
+    ckpt = read_checkpoint(path)
+    hp = ckpt["hyper_parameters"]
+    for cls, name in ((FrontendConfig, "frontend"), (GeneratorConfig, "generator"), (DescriptorConfig, "descriptor"),
+                      (ObjectiveConfig, "objective")):
+        _config(cls, hp.get(name), path, name)
+    return ckpt
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> Synthesizer:
     """Rebuild the generator, its front end and descriptor config from a training checkpoint."""
     ckpt = read_checkpoint(path)
     hp = ckpt["hyper_parameters"]
+    fe_cfg = _config(FrontendConfig, hp.get("frontend"), path, "frontend")
+    gen_cfg = _config(GeneratorConfig, hp.get("generator"), path, "generator")
+    desc = _config(DescriptorConfig, hp.get("descriptor"), path, "descriptor")
     try:
-        frontend = build_frontend(_config(FrontendConfig, hp.get("frontend"), path, "frontend"))
-        gen = build_generator(frontend.n_freq, _config(GeneratorConfig, hp.get("generator"), path, "generator"),
-                              frontend.hop_length)
-    except ValueError as e:
-        if isinstance(e, CheckpointError):
-            raise
+        frontend = build_frontend(fe_cfg)
+        gen = build_generator(frontend.n_freq, gen_cfg, frontend.hop_length)
+    except (ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: cannot rebuild its generator ({str(e).splitlines()[0]})") from None
     sd = {k[len("generator."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("generator.")}
     try:
         gen.load_state_dict(sd)
     except RuntimeError as e:
-        raise CheckpointError(f"{path}: generator weights do not match its config ({str(e).splitlines()[0]})") from None
-    desc = _config(DescriptorConfig, hp.get("descriptor"), path, "descriptor")
+        absent = [f"{name}.{k}" for cls, name in ((FrontendConfig, "frontend"), (GeneratorConfig, "generator"))
+                  for k in _absent(cls, hp.get(name))]
+        why = f"; it does not name {absent}, which this version's defaults filled in" if absent else ""
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]  # torch's first line only names the class
+        raise CheckpointError(f"{path}: generator weights do not match its settings ({detail[:160]}){why} "
+                              "(written by another texnet version?)") from None
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path}: {len(bad)} generator weight tensor(s) hold NaN or infinite values "
+                              f"(e.g. {bad[0]}; a training that diverged?)")
     return Synthesizer(gen, frontend, desc, hp).eval().to(device)
