@@ -91,7 +91,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clips", nargs="+", default=list(X.TEXTURES))
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--max-iter", type=int, default=150)
+    p.add_argument("--max-iter", type=int, default=None, help="baseline evaluations (default: its default budget)")
     p.add_argument("--train-steps", type=int, default=0)
     p.add_argument("--generator-settings", nargs="+", type=int, default=[1, 2], choices=SETTING_IDS,
                    help="settings to train generators for")

@@ -96,7 +96,9 @@ def run_case(args) -> dict:
 def _child(args, case: str, seconds: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--case", case, "--seconds", str(seconds), "--ckpt",
            str(args.ckpt), "--audio", str(args.audio), "--holdout", str(args.holdout), "--threads",
-           str(args.threads), "--baseline-max-iter", str(args.baseline_max_iter)]
+           str(args.threads)]
+    if args.baseline_max_iter is not None:
+        cmd += ["--baseline-max-iter", str(args.baseline_max_iter)]
     if args.baseline_time_budget is not None:
         cmd += ["--baseline-time-budget", str(args.baseline_time_budget)]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=X.ROOT)
@@ -174,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout", type=float, default=0.5, help="the baseline's target is the clip but this last part")
     p.add_argument("--lengths", type=float, nargs="+", default=[5.0, 60.0], help="side-by-side output lengths (s)")
     p.add_argument("--rtf-lengths", type=float, nargs="+", default=[60.0, 600.0], help="real-time factor lengths (s)")
-    p.add_argument("--baseline-max-iter", type=int, default=150, help="baseline objective evaluations (as the "
-                   "training comparison)")
+    p.add_argument("--baseline-max-iter", type=int, default=None, help="baseline objective evaluations (default: "
+                   "the baseline's default budget, as the training comparison)")
     p.add_argument("--baseline-time-budget", type=float, default=180.0, help="cap on one baseline run (s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per case (default 1)")
     p.add_argument("--json", help="also write the records and summary here")

@@ -218,8 +218,7 @@ def markdown(rows: list[dict], args, out_dir: Path, md_path: Path, meta: dict) -
         "# Paper comparisons with the optimisation baseline", "", MARK, "",
         f"`OMP_NUM_THREADS={meta.get('omp_num_threads', '?')} python bench/paper_comparisons.py"
         f"{' --quick' if args.quick else ''}`: clips {', '.join(args.clips)}; {args.seconds:g} s synthesised from "
-        f"each clip's first half; L-BFGS, {args.max_iter} evaluations per run (the step that reaches them "
-        f"completes: steps take up to 12){budget}; style "
+        f"each clip's first half; L-BFGS, {args.max_iter} evaluations per run{budget}; style "
         f"transfer starts from {args.transfer_init}; mean/cov style objective; seed 0. Total {total_s / 60:.1f} min on this machine "
         f"(torch threads: {meta.get('torch_threads', '?')}"
         + (f"; load average {load:.1f} at the end: other jobs shared these 2 cores, so the times are "
@@ -271,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", nargs="+", default=CLIPS)
     p.add_argument("--settings", nargs="+", default=[s.name for s in SETTINGS], choices=[s.name for s in SETTINGS])
     p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--max-iter", type=int, default=45, help="L-BFGS evaluations per run (steps of up to 12)")
+    p.add_argument("--max-iter", type=int, default=45, help="L-BFGS evaluations per run")
     p.add_argument("--time-budget", type=float, default=None, help="stop a run's optimisation after this many seconds (checked after each L-BFGS step)")
     p.add_argument("--transfer-init", choices=["noise", "content"], default="noise",
                    help="start of style transfer: noise with the style's statistics (the CLI's default) or the content")

@@ -258,7 +258,7 @@ def report(results: list[dict], info: dict, args, extras: dict, plots: list[str]
         f"Per clip: the first half is the target (`holdout 0.5`), the second half is never seen and is "
         f"the reference. Generator: `{RECIPE}` on the clip, {args.steps} steps (batch 4 of 1.5 s crops). "
         f"Baseline: L-BFGS on a spectrogram, same front end, descriptor (512 x 11, seed 0) and mean/covariance "
-        f"objective, at most {args.baseline_max_iter} evaluations / {args.baseline_time_budget:g} s. Both make "
+        f"objective, at most {args.baseline_max_iter or 150} evaluations / {args.baseline_time_budget:g} s. Both make "
         f"{args.seconds:g} s, inverted with fast Griffin-Lim (32 iterations); every metric is on that audio "
         "(texnet.metrics; its calibration: 'Calibration of the judge' in bench/RESULTS.md).",
         "",
@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="all seven bundled textures")
     p.add_argument("--steps", type=int, default=300, help="generator training steps per clip")
     p.add_argument("--seconds", type=float, default=10.0, help="length each method makes for the metrics")
-    p.add_argument("--baseline-max-iter", type=int, default=150)
+    p.add_argument("--baseline-max-iter", type=int, default=None,
+                   help="baseline evaluations (default: the baseline's default budget, 150 in whole L-BFGS steps)")
     p.add_argument("--baseline-time-budget", type=float, default=60.0)
     p.add_argument("--baseline-seeds", type=int, default=2, help="baseline runs per clip (2: its diversity too)")
     p.add_argument("--generation-lengths", type=float, nargs="+", default=[5.0, 60.0])
@@ -398,8 +399,9 @@ def main(argv: list[str] | None = None) -> int:
                     out / "logs" / "bench_generation.log", deps=(f"train {first}",)))
     for tex in args.textures:
         jobs.append(X.Job(f"baseline {tex}", [py, str(BENCH / "run_all.py"), "--job", "baseline", "--texture", tex,
-                                             "--out", str(out), "--seconds", str(args.seconds), "--baseline-max-iter",
-                                             str(args.baseline_max_iter), "--baseline-time-budget",
+                                             "--out", str(out), "--seconds", str(args.seconds),
+                                             *(["--baseline-max-iter", str(args.baseline_max_iter)]
+                                               if args.baseline_max_iter else []), "--baseline-time-budget",
                                              str(args.baseline_time_budget), "--baseline-seeds",
                                              str(args.baseline_seeds), "--threads", str(args.threads)],
                         out / "logs" / f"baseline_{tex}.log",

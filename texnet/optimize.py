@@ -34,7 +34,10 @@ class OptimizeConfig:
     ``domain`` is what is optimised: the waveform itself through the differentiable STFT (no phase
     retrieval; see :func:`optimize_waveform`), or a log-magnitude spectrogram (then Griffin-Lim); None:
     the waveform with an STFT front end, the spectrogram with the CQT (which has no gradient).
-    ``max_iter`` counts objective evaluations (L-BFGS) or steps (Adam). In the waveform domain the free
+    ``max_iter``: at most this many objective evaluations (L-BFGS, stopped inside its step) or steps
+    (Adam); None: the default budget, :data:`DEFAULT_MAX_ITER` evaluations counted at the end of each
+    L-BFGS step (a step makes up to 12, so 150-161), the budget behind the baseline's figures in
+    ``bench/RESULTS.md``. In the waveform domain the free
     parameters are the front end's STFT coefficients over the style's RMS amplitude per bin (a
     preconditioner, see :func:`scaled_stft_parametrisation`). Optimisation stops at the first
     of: ``max_iter``; the loss improving by less than ``rel_tol`` (relative) over the last ``patience``
@@ -43,7 +46,7 @@ class OptimizeConfig:
 
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
     domain: Literal["spectrogram", "waveform"] | None = None
-    max_iter: int = 150
+    max_iter: int | None = None
     lr: float | None = None  # None: 1.0 for L-BFGS, 0.05 for Adam
     rel_tol: float = 1e-3
     patience: int = 20
@@ -78,6 +81,13 @@ def _inv_softplus(y: torch.Tensor) -> torch.Tensor:
     return y + torch.log(-torch.expm1(-y))
 
 
+DEFAULT_MAX_ITER = 150  # evaluations of the default budget (OptimizeConfig.max_iter None)
+
+
+class _Budget(Exception):
+    """Raised by the objective's closure when ``max_iter`` evaluations are spent (ends an L-BFGS step early)."""
+
+
 INIT_POWER_ROUNDS = 4  # rescaling rounds of the waveform baseline's start (see run_baseline)
 GAIN_FLOOR = 1e-4  # of the loudest bin's amplitude: the smallest scale of an optimised STFT coefficient
 
@@ -104,10 +114,16 @@ def _minimise(theta: torch.Tensor, loss_fn, cfg: OptimizeConfig, res: OptimizeRe
         raise ValueError(f"unknown optimizer {cfg.optimizer!r} (expected 'lbfgs' or 'adam')")
     best = (math.inf, theta.detach().clone())
     t0 = time.perf_counter()
-    bar = tqdm(total=cfg.max_iter, desc=f"baseline ({cfg.optimizer})", disable=not cfg.progress, leave=False)
+    max_iter = DEFAULT_MAX_ITER if cfg.max_iter is None else cfg.max_iter
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    exact = cfg.max_iter is not None  # the default budget keeps whole L-BFGS steps (see OptimizeConfig)
+    bar = tqdm(total=max_iter, desc=f"baseline ({cfg.optimizer})", disable=not cfg.progress, leave=False)
 
     def closure():
         nonlocal best
+        if exact and len(res.losses) >= max_iter:
+            raise _Budget
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(theta)
         loss.backward()
@@ -123,7 +139,10 @@ def _minimise(theta: torch.Tensor, loss_fn, cfg: OptimizeConfig, res: OptimizeRe
     try:
         while True:
             if cfg.optimizer == "lbfgs":
-                opt.step(closure)
+                try:
+                    opt.step(closure)
+                except _Budget:  # the best theta seen is kept; the unfinished step is dropped
+                    pass
             else:
                 closure()
                 opt.step()
@@ -131,7 +150,7 @@ def _minimise(theta: torch.Tensor, loss_fn, cfg: OptimizeConfig, res: OptimizeRe
             if not math.isfinite(res.losses[-1]):
                 res.stop_reason = "non-finite loss"
                 break
-            if n >= cfg.max_iter:
+            if n >= max_iter:
                 res.stop_reason = "max_iter"
                 break
             if cfg.time_budget is not None and time.perf_counter() - t0 >= cfg.time_budget:
