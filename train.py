@@ -5,7 +5,13 @@
     python train.py fit --config quickstart_waveform --out runs/rain --ckpt_path runs/rain/last.ckpt   # resume
     python train.py --config quickstart --print_config
 """
-from texnet.trainer_cli import main
+import sys
 
 if __name__ == "__main__":
-    main()
+    try:
+        from texnet.trainer_cli import main
+
+        main()
+    except KeyboardInterrupt:  # Ctrl-C while Lightning loads, before main() handles it
+        print("train.py: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -8,6 +8,7 @@ table). Without W&B the files are still written.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -111,6 +112,10 @@ class SampleLogger(pl.Callback):
     ``generate`` would), save WAV + PNG under ``<run>/samples`` and log them to W&B."""
 
     def __init__(self, every_n_steps: int = 200, seconds: float = 5.0):
+        if every_n_steps < 0:
+            raise ValueError(f"samples.every_n_steps must be >= 0 (0: only at the end), got {every_n_steps}")
+        if not (math.isfinite(seconds) and 0 < seconds <= 600):
+            raise ValueError(f"samples.seconds must be positive and at most 600, got {seconds}")
         self.every, self.seconds = every_n_steps, seconds
 
     def _sample(self, trainer: pl.Trainer, module, tag: str) -> None:
@@ -162,6 +167,10 @@ class BaselineComparison(pl.Callback):
                  domain: str | None = None):
         from .optimize import OptimizeConfig
 
+        if not (math.isfinite(seconds) and 0 < seconds <= 600):
+            raise ValueError(f"compare.seconds must be positive and at most 600, got {seconds}")
+        if not (time_budget is None or (math.isfinite(time_budget) and time_budget > 0)):
+            raise ValueError(f"compare.time_budget must be a positive number of seconds, got {time_budget}")
         self.seconds, self.time_budget = seconds, time_budget
         self.domain = domain
         self.optimize = OptimizeConfig()

@@ -73,6 +73,13 @@ class TextureDataModule(pl.LightningDataModule):
             raise ValueError("data.audio needs at least one recording")
         if weights is not None and len(weights) != len(audio):
             raise ValueError(f"data.weights has {len(weights)} values for {len(audio)} recordings")
+        if weights is not None and not (all(math.isfinite(w) and w >= 0 for w in weights) and sum(weights) > 0):
+            raise ValueError(f"data.weights must be finite and non-negative with a positive sum, got {list(weights)}")
+        if not (math.isfinite(crop_seconds) and crop_seconds > 0):
+            raise ValueError(f"data.crop_seconds must be positive, got {crop_seconds}")
+        for name, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch), ("val_crops", val_crops)):
+            if value < 1:
+                raise ValueError(f"data.{name} must be >= 1, got {value}")
         if train_fraction is not None:  # old configs: the same split under its former name
             if holdout:
                 raise ValueError("data.train_fraction and data.holdout both given: keep only data.holdout "
@@ -96,10 +103,11 @@ class TextureDataModule(pl.LightningDataModule):
     def crop_samples(self) -> int:
         return int(round(self.crop_seconds * self.sample_rate))
 
-    def setup(self, stage: str | None = None) -> None:
-        """Load the recordings (once) and hand the targets to the trainer's model."""
-        model = self.trainer.lightning_module if self.trainer is not None else None
-        if model is not None and hasattr(model, "sample_rate"):
+    def check(self, model) -> None:
+        """Load the recordings (once) at ``model``'s sample rate and check them against its loss: a crop long
+        enough for it, every file usable, enough held-out audio. ``train.py`` calls it before the Trainer
+        exists, so bad inputs fail before any work; :meth:`setup` calls it again (nothing is reloaded)."""
+        if hasattr(model, "sample_rate"):
             self.sample_rate = int(model.sample_rate)
             need = model.min_samples()
             self.min_crop_seconds = need / self.sample_rate
@@ -107,6 +115,14 @@ class TextureDataModule(pl.LightningDataModule):
                 raise ValueError(f"data.crop_seconds ({self.crop_seconds:g} s) is shorter than the loss's receptive "
                                  f"field ({need / self.sample_rate:.2f} s): raise crop_seconds")
         if not self.style_waves:
+            self._load()  # checks every clip's parts against a crop (one line each)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load the recordings (once) and hand the targets to the trainer's model."""
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        if model is not None:
+            self.check(model)
+        elif not self.style_waves:
             self._load()
         if model is not None and hasattr(model, "set_targets"):
             model.set_targets(self.style_waves, self.weights)
