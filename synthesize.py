@@ -10,7 +10,11 @@ This file only parses arguments and calls texnet's Python API (texnet.cli).
 """
 import sys
 
-from texnet.cli import main
-
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        from texnet.cli import main
+
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while torch loads, before main() handles it
+        print("synthesize.py: interrupted", file=sys.stderr)
+        sys.exit(130)

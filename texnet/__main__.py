@@ -13,6 +13,14 @@ SYNTHESIS = ("optimize", "generate", "stylize", "stream", "evaluate", "export")
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the libraries load, before a command handles it
+        print("texnet: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = f"commands: train, library, {', '.join(SYNTHESIS)}; 'texnet COMMAND --help' for each"
     if argv and argv[0] in ("-h", "--help"):

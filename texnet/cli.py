@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -22,9 +23,41 @@ class CLIError(Exception):
     """An expected, user-facing failure: printed as one line, exit code 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, ``prog: error: message (prog --help ...)``, exit code 2 (argparse
+    prints the usage first, which is several lines for most commands)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} ('{self.prog} --help' lists the options)\n")
+
+
 # Longest outputs made in one piece: beyond, memory grows past a workstation's (``stream`` has no limit)
 MAX_GENERATE_SECONDS = 4 * 3600.0
 MAX_OPTIMIZE_SECONDS = 600.0
+# Phase retrieval iterations: defaults are 2-64; beyond this a command would only never end
+MAX_GRIFFIN_LIM_ITERS = 10_000
+MAX_SEED = 2**63  # torch.Generator seeds are 64-bit signed
+
+
+def check_seed(seed: int, flag: str = "--seed") -> None:
+    if not 0 <= seed < MAX_SEED:
+        raise CLIError(f"{flag} must be in [0, 2**63), got {seed}")
+
+
+def check_griffin_lim_iters(n: int | None) -> None:
+    if n is not None and not 0 <= n <= MAX_GRIFFIN_LIM_ITERS:
+        raise CLIError(f"--griffin-lim-iters must be in [0, {MAX_GRIFFIN_LIM_ITERS}], got {n}")
+
+
+def check_weights(weights: list[float] | None, n_styles: int) -> None:
+    """Mixing weights checked before any audio is loaded: one per style, finite, non-negative, positive sum."""
+    if weights is None:
+        return
+    if len(weights) != n_styles:
+        raise CLIError(f"--weights has {len(weights)} values for {n_styles} --style files: give one per style")
+    if not (all(math.isfinite(w) and w >= 0 for w in weights) and sum(weights) > 0):
+        raise CLIError(f"--weights must be finite and non-negative with a positive sum, got {weights}")
+
 
 # ``optimize`` without --config: the quality baseline (waveform domain; see the file's header), bundled
 DEFAULT_OPTIMIZE_CONFIG = "baseline"
@@ -66,6 +99,7 @@ def _outputs(out: Path, overwrite: bool) -> tuple[Path, Path, Path]:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     from .audio import load_audio, save_wav
+    from .outputs import all_or_nothing
     from .config import from_section, load_configs, model_section
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig, build_frontend
@@ -74,10 +108,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
     if args.content is None and not 0 < args.seconds <= MAX_OPTIMIZE_SECONDS:
         raise CLIError(f"--seconds must be positive and at most {MAX_OPTIMIZE_SECONDS:g}, got {args.seconds}")
-    if not 0 <= args.seed < 2**63:
-        raise CLIError(f"--seed must be in [0, 2**63), got {args.seed}")
-    if args.weights is not None and len(args.weights) != len(args.style):
-        raise CLIError(f"--weights has {len(args.weights)} values for {len(args.style)} --style files: give one per style")
+    check_seed(args.seed)
+    check_weights(args.weights, len(args.style))
+    if args.max_iter is not None and args.max_iter < 1:
+        raise CLIError(f"--max-iter must be >= 1, got {args.max_iter}")
+    if args.time_budget is not None and not (math.isfinite(args.time_budget) and args.time_budget > 0):
+        raise CLIError(f"--time-budget must be a positive number of seconds, got {args.time_budget}")
+    if args.content_weight is not None and not (math.isfinite(args.content_weight) and args.content_weight >= 0):
+        raise CLIError(f"--content-weight must be finite and >= 0, got {args.content_weight}")
+    wav, png, js = _outputs(Path(args.out), args.overwrite)
     from .resources import resolve_config
 
     configs = [resolve_config(c) for c in args.config or [DEFAULT_OPTIMIZE_CONFIG]]
@@ -89,7 +128,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                            content_weight=args.content_weight)
     opt_cfg = from_section(OptimizeConfig, cfg.get("optimize"), "optimize", seed=args.seed, max_iter=args.max_iter,
                            time_budget=args.time_budget, optimizer=args.optimizer, progress=not args.quiet)
-    wav, png, js = _outputs(Path(args.out), args.overwrite)
     device = resolve_device(args.device)
 
     domain = args.domain or opt_cfg.domain or default_domain(fe_cfg.kind)
@@ -109,13 +147,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     out = run_baseline(objective.to(device), styles, args.seconds, args.weights, content, opt_cfg)
     from .reporting import save_figure, save_json, spectrogram_figure  # matplotlib: only once there is output
 
-    save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite)
     specs = {f"style: {Path(p).name}": s for p, s in zip(args.style, out.style_specs)}
     if out.content_spec is not None:
         specs[f"content: {Path(args.content).name}"] = out.content_spec
     specs["result"] = out.result.spec
-    fig = spectrogram_figure(specs, frontend.frame_rate, frontend.frequencies(), title=f"baseline: {wav.name}")
-    save_figure(fig, png, overwrite=args.overwrite)
     r = out.result
     record = {
         "command": "optimize", "config": str(config), "domain": domain, "style": args.style, "weights": args.weights, "content": args.content,
@@ -124,7 +159,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         "optimize_time_s": r.wall_time, "inversion_time_s": out.inversion_time, "stop_reason": r.stop_reason,
         "frontend": vars(fe_cfg), "descriptor": vars(desc_cfg), "objective": vars(obj_cfg), "optimize": vars(opt_cfg),
     }
-    save_json(record, js, overwrite=args.overwrite)
+    with all_or_nothing() as keep:
+        keep(save_wav(wav, out.wave, fe_cfg.sample_rate, overwrite=args.overwrite))
+        fig = spectrogram_figure(specs, frontend.frame_rate, frontend.frequencies(), title=f"baseline: {wav.name}")
+        keep(save_figure(fig, png, overwrite=args.overwrite))
+        keep(save_json(record, js, overwrite=args.overwrite))
     print(f"wrote {wav} ({record['seconds']:.1f} s), {png}, {js}; style loss {r.style_loss:.4g} after "
           f"{len(r.losses)} evaluations in {r.wall_time:.1f} s ({r.stop_reason})")
     return 0
@@ -138,52 +177,64 @@ def _load(args: argparse.Namespace):
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .audio import save_wav
+    from .outputs import all_or_nothing
     from .reporting import save_figure, save_json, spectrogram_figure
 
     if not 0 < args.seconds <= MAX_GENERATE_SECONDS:
         raise CLIError(f"--seconds must be positive and at most {MAX_GENERATE_SECONDS:g} (use 'stream' for longer), "
                        f"got {args.seconds}")
-    if any(not 0 <= seed < 2**63 for seed in args.seed):
+    if any(not 0 <= seed < MAX_SEED for seed in args.seed):
         raise CLIError(f"--seed values must be in [0, 2**63), got {args.seed}")
     if len(set(args.seed)) != len(args.seed):
         raise CLIError(f"--seed lists a seed twice: {args.seed}")
+    check_griffin_lim_iters(args.griffin_lim_iters)
     outputs = {}
     for seed in args.seed:  # every file of every seed checked before any work
         out = Path(args.out) if len(args.seed) == 1 else Path(args.out).with_stem(f"{Path(args.out).stem}_seed{seed}")
         outputs[seed] = _outputs(out, args.overwrite)
     gen = _load(args)
-    outs = []
-    for seed in args.seed:
-        wav, png, js = outputs[seed]
-        t0 = time.perf_counter()
-        spec = gen.generate_spec(args.seconds, seed=seed)
-        wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed)
-        total = time.perf_counter() - t0
-        save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
-        picture, rate = gen.picture(spec)
-        save_figure(spectrogram_figure({f"generated seed {seed}": picture}, rate, gen.frontend.frequencies()), png,
-                    overwrite=args.overwrite)
-        save_json({"command": "generate", "ckpt": args.ckpt, "seed": seed, "seconds": args.seconds,
-                   "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total}, js,
-                  overwrite=args.overwrite)
-        print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s, seed {seed}): forward pass "
-              f"{gen.timings.forward:.3f} s, inversion {gen.timings.inversion:.2f} s")
-        outs.append(wav)
+    if gen.is_style:
+        raise CLIError(f"{args.ckpt}: holds a style-transfer generator: use 'stylize --content AUDIO'")
+    done = []
+    with all_or_nothing() as keep:  # every seed's files, or none
+        for seed in args.seed:
+            wav, png, js = outputs[seed]
+            t0 = time.perf_counter()
+            spec = gen.generate_spec(args.seconds, seed=seed)
+            wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed)
+            total = time.perf_counter() - t0
+            keep(save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite))
+            picture, rate = gen.picture(spec)
+            keep(save_figure(spectrogram_figure({f"generated seed {seed}": picture}, rate, gen.frontend.frequencies()),
+                             png, overwrite=args.overwrite))
+            keep(save_json({"command": "generate", "ckpt": args.ckpt, "seed": seed, "seconds": args.seconds,
+                            "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total},
+                           js, overwrite=args.overwrite))
+            done.append(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s, seed {seed}): forward pass "
+                        f"{gen.timings.forward:.3f} s, inversion {gen.timings.inversion:.2f} s")
+    print("\n".join(done))
     return 0
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
     from .audio import load_audio, save_wav
+    from .outputs import all_or_nothing
     from .reporting import save_figure, spectrogram_figure
 
-    gen = _load(args)
+    check_seed(args.seed)
+    check_griffin_lim_iters(args.griffin_lim_iters)
     wav, png, _ = _outputs(Path(args.out), args.overwrite)
+    gen = _load(args)
+    if not gen.is_style:
+        raise CLIError(f"{args.ckpt}: holds a texture generator, not a style-transfer one: use 'generate'")
     content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.hop_length * 2).to(gen.device)
     spec = gen.stylize_spec(content, seed=args.seed)
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed)
-    save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite)
-    save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": spec}, gen.frontend.frame_rate,
-                                   gen.frontend.frequencies()), png, overwrite=args.overwrite)
+    with all_or_nothing() as keep:
+        keep(save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite))
+        keep(save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": spec},
+                                            gen.frontend.frame_rate, gen.frontend.frequencies()), png,
+                         overwrite=args.overwrite))
     print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s): forward pass {gen.timings.forward:.3f} s, "
           f"inversion {gen.timings.inversion:.2f} s")
     return 0
@@ -194,7 +245,7 @@ EXTRA_COMMANDS = ("texnet.cli_stream", "texnet.cli_evaluate", "texnet.cli_export
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="synthesize.py", description="texnet: audio texture synthesis")
+    p = OneLineParser(prog="synthesize.py", description="texnet: audio texture synthesis")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -115,13 +115,13 @@ def _finite(obj):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .audio import DEFAULT_SAMPLE_RATE, load_audio
+    from .audio import DEFAULT_SAMPLE_RATE, check_sample_rate, load_audio
     from .cli import CLIError
     from .evaluation import MIN_SECONDS, evaluate
 
     if len(args.candidates) > 2:
         raise CLIError(f"give one or two candidates, got {len(args.candidates)}")
-    sr = args.sample_rate or DEFAULT_SAMPLE_RATE
+    sr = check_sample_rate(DEFAULT_SAMPLE_RATE if args.sample_rate is None else args.sample_rate, "--sample-rate")
     min_samples = int(MIN_SECONDS * sr)
     ref = load_audio(args.reference, sr, min_samples=min_samples)
     cands = [load_audio(p, sr, min_samples=min_samples) for p in args.candidates]

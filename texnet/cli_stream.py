@@ -64,30 +64,33 @@ def _pcm16(block):
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from .cli import CLIError
+    from .cli import CLIError, check_griffin_lim_iters, check_seed
 
     if not (math.isfinite(args.seconds) and args.seconds >= 0):
         raise CLIError(f"--seconds must be >= 0 (0 = until interrupted), got {args.seconds}")
     if not (math.isfinite(args.block_seconds) and 0 < args.block_seconds <= MAX_BLOCK_SECONDS):
         raise CLIError(f"--block-seconds must be positive and at most {MAX_BLOCK_SECONDS:g}, got {args.block_seconds}")
-    if args.griffin_lim_iters is not None and args.griffin_lim_iters < 0:
-        raise CLIError(f"--griffin-lim-iters must be >= 0, got {args.griffin_lim_iters}")
+    check_seed(args.seed)
+    check_griffin_lim_iters(args.griffin_lim_iters)
     to_stdout = args.out == "-"
     out = None if to_stdout else Path(args.out)
     if out is not None:
+        from .outputs import check_outputs
+
         if out.suffix.lower() != ".wav":
             raise CLIError(f"{out}: output must be a .wav path (or - for raw PCM on stdout)")
-        if out.is_dir():
-            raise CLIError(f"{out}: is a directory")
-        if out.exists() and not args.overwrite:
-            raise CLIError(f"{out}: already exists (add --overwrite to replace it)")
+        check_outputs([out], args.overwrite)  # exists, a folder, or not writable: refused before any work
 
     from .inference import load_generator
+    from .outputs import WavStream
     from .streaming import DEFAULT_N_ITER, StreamStats, stream_waveform
 
     from .cli import resolve_device
 
     gen = load_generator(args.ckpt, resolve_device(args.device))
+    if out is not None and args.seconds * gen.sample_rate > WavStream.capacity:
+        raise CLIError(f"--seconds {args.seconds:g}: a WAV holds at most {WavStream.capacity / gen.sample_rate:.0f} s "
+                       f"at {gen.sample_rate} Hz; stream to stdout (--out -) for more")
     n_iter = DEFAULT_N_ITER if args.griffin_lim_iters is None else args.griffin_lim_iters
     stats = StreamStats()
     # validates everything (front end kind, lengths) before a file is created
@@ -110,10 +113,13 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    total = args.seconds if args.seconds else None
-    bar = tqdm(total=total, unit="s", file=sys.stderr, disable=args.quiet, mininterval=0.5, dynamic_ncols=True,
-               bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]" if total
-               else "{desc}{n:.1f} s [{elapsed}{postfix}]", desc="stream")
+    # counted in samples, shown in seconds (unit_scale): float seconds summed block by block overshoot the
+    # total by rounding, and tqdm then warns "clamping frac" at the end
+    total = int(round(args.seconds * sr)) if args.seconds else None
+    bar = tqdm(total=total, unit="s", unit_scale=1 / sr, file=sys.stderr, disable=args.quiet, mininterval=0.5,
+               dynamic_ncols=True, desc="stream",
+               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}{postfix}]" if total
+               else "{desc}{n:.1f} s [{elapsed}{postfix}]")
     sink = None
     written = clipped = 0
     broken_pipe = False
@@ -122,8 +128,6 @@ def cmd_stream(args: argparse.Namespace) -> int:
         if to_stdout:
             sink = sys.stdout.buffer
         else:
-            from .outputs import WavStream
-
             sink = WavStream(out, sr, overwrite=args.overwrite)
         for block in blocks:
             pcm, c = _pcm16(block)
@@ -139,7 +143,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
                 sink.write(pcm)  # header brought up to date: the file is valid at every block boundary
             written += pcm.shape[0]
             elapsed = time.perf_counter() - t0
-            bar.update(pcm.shape[0] / sr)
+            bar.update(pcm.shape[0])
             bar.set_postfix_str(f"{written / sr / max(elapsed, 1e-9):.1f}x real time", refresh=False)
             if stop["signal"]:
                 break

@@ -76,9 +76,33 @@ def _evaluate(clip: Path, ckpt: Path) -> dict:
             "copy_score": report["candidates"][0]["copy_score"]["mean"]}
 
 
+def check_inputs(args: argparse.Namespace, out: Path, configs: list[str]) -> list[Path]:
+    """Everything a library run needs, checked before the first training starts: the clips (each one
+    loadable: a bad clip fails the command in one line instead of its training an hour in), the configs,
+    the counts and the output folder. Returns the clips."""
+    from .audio import load_audio
+    from .config import load_configs
+    from .outputs import check_writable
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a directory")
+    check_writable(out)
+    load_configs(configs)
+    clips = find_clips(args.sources)
+    for clip in clips:
+        load_audio(clip)  # AudioError: missing, empty, silent, NaN, unreadable
+    return clips
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m texnet.library", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .cli import OneLineParser
+
+    p = OneLineParser(prog="python -m texnet.library", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="+", help="audio files and/or folders of them")
     p.add_argument("--out", required=True, help="library folder: one run folder per clip, library.json")
     p.add_argument("--config", action="append", default=None,
@@ -96,19 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     args, extra = build_parser().parse_args(argv[:cut]), argv[cut + 1:]
-    try:
-        clips = find_clips(args.sources)
-        if args.jobs is not None and args.jobs < 1:
-            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    except ValueError as e:
-        print(f"texnet.library: error: {e}", file=sys.stderr)
-        return 2
     out = Path(args.out).resolve()
     from .resources import resolve_config
 
-    try:  # absolute: the trainings run in another folder
+    try:  # configs absolute: the trainings run in another folder
         configs = [str(resolve_config(c).resolve()) for c in args.config or ["quickstart_waveform"]]
-    except ValueError as e:
+        clips = check_inputs(args, out, configs)
+    except (ValueError, OSError) as e:
         print(f"texnet.library: error: {e}", file=sys.stderr)
         return 2
     slots, envs = _devices(args.jobs)
