@@ -76,6 +76,14 @@ def _evaluate(clip: Path, ckpt: Path) -> dict:
             "copy_score": report["candidates"][0]["copy_score"]["mean"]}
 
 
+def _write_json(path: Path, obj) -> None:
+    """Whole or not at all (a half-written done.json would stop every later run of the library)."""
+    from .outputs import atomic_write
+
+    text = json.dumps(obj, indent=2)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text), overwrite=True)
+
+
 def check_inputs(args: argparse.Namespace, out: Path, configs: list[str]) -> list[Path]:
     """Everything a library run needs, checked before the first training starts: the clips (each one
     loadable: a bad clip fails the command in one line instead of its training an hour in), the configs,
@@ -158,14 +166,13 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             steps = int(torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)["global_step"])
-            (run / "done.json").write_text(json.dumps({"steps": steps, "seconds": times[name],
-                                                       "holdout": float(holdout)}))
+            _write_json(run / "done.json", {"steps": steps, "seconds": times[name], "holdout": float(holdout)})
         if (run / "done.json").is_file():
             row.update(json.loads((run / "done.json").read_text()))
             if args.evaluate:
                 row.update(_evaluate(clip, run / "last.ckpt"))
         rows.append(row)
-    (out / "library.json").write_text(json.dumps({"configs": configs, "rows": rows}, indent=2))
+    _write_json(out / "library.json", {"configs": configs, "rows": rows})
     print(X.markdown_table(["clip", "ok", "steps", "seconds", "texture ratio"],
                            [[Path(r["clip"]).name, r["ok"], r.get("steps", ""), X.fmt(r.get("seconds"), "{:.0f}"),
                              X.fmt(r.get("texture_ratio"))] for r in rows]))
