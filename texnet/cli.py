@@ -103,6 +103,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from .config import from_section, load_configs, model_section
     from .descriptors import DescriptorConfig
     from .frontends import FrontendConfig, build_frontend
+    from .generators import GeneratorConfig
     from .loss import ObjectiveConfig, build_objective
     from .optimize import OptimizeConfig, default_domain, run_baseline
 
@@ -126,6 +127,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     desc_cfg = from_section(DescriptorConfig, model_section(cfg, "descriptor"), "model.descriptor")
     obj_cfg = from_section(ObjectiveConfig, model_section(cfg, "objective"), "model.objective",
                            content_weight=args.content_weight)
+    from_section(GeneratorConfig, model_section(cfg, "generator"), "model.generator")  # unused here; a typo is not
     opt_cfg = from_section(OptimizeConfig, cfg.get("optimize"), "optimize", seed=args.seed, max_iter=args.max_iter,
                            time_budget=args.time_budget, optimizer=args.optimizer, progress=not args.quiet)
     device = resolve_device(args.device)
@@ -223,6 +225,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
     check_seed(args.seed)
     check_griffin_lim_iters(args.griffin_lim_iters)
+    if not Path(args.content).exists():  # before the generator loads (the rest is checked once its rate is known)
+        raise AudioError(args.content, "no such file")
     wav, png, _ = _outputs(Path(args.out), args.overwrite)
     gen = _load(args)
     if not gen.is_style:
