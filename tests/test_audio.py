@@ -375,6 +375,9 @@ def _partial_writer(exc: BaseException):
     """A stand-in for ``soundfile.write`` that writes a truncated file, then fails."""
 
     def fake_write(file, data, samplerate, *args, **kwargs):
+        if hasattr(file, "write"):  # save_wav encodes in memory, then writes the temporary file
+            file.write(b"RIFF\x00\x10\x00\x00WAVEfmt ")
+            raise exc
         with open(file, "wb") as fh:
             fh.write(b"RIFF\x00\x10\x00\x00WAVEfmt ")  # a header's first bytes and nothing else
             fh.flush()
