@@ -397,7 +397,7 @@ def probes(fx: Fixtures) -> list[Probe]:
     add("train crop negative", "argument", [*T, "--out", "run", "--data.crop_seconds", "-1"], words=("crop_seconds",))
     add("train crop inf", "argument", [*T, "--out", "run", "--data.crop_seconds", "inf"], words=("crop_seconds",))
     add("train batch 0", "argument", [*T, "--out", "run", "--data.batch_size", "0"], words=("batch_size",))
-    add("train fraction 0", "argument", [*T, "--out", "run", "--data.train_fraction", "0"], words=("train_fraction",))
+    add("holdout 0.95", "argument", [*T, "--out", "run", "--data.holdout", "0.95"], words=("holdout",))
     add("train max_steps -5", "argument", [*T, "--out", "run", "--trainer.max_steps", "-5"], words=("max_steps",))
     add("train lr nan", "argument", [*T, "--out", "run", "--model.lr", "nan"], words=("lr",))
     add("train threads 0", "argument", [*T, "--out", "run", "--threads", "0"], words=("threads",))
