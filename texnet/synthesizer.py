@@ -124,10 +124,6 @@ class Synthesizer(nn.Module):
         self.timings.inversion = time.perf_counter() - t0
         return wave
 
-    def log_magnitude(self, spec: torch.Tensor) -> torch.Tensor:
-        """A log-magnitude picture ``(freq, frames)`` of a generator output."""
-        return self.frontend.to_log(spec.abs()) if spec.is_complex() else spec
-
     def picture(self, spec: torch.Tensor) -> tuple[torch.Tensor, float]:
         """The log-magnitude of a generator output ``(freq, frames)`` decimated for a picture
         (:func:`texnet.reporting.decimate`: max-pooled, then logged), and its frame rate."""
