@@ -9,7 +9,9 @@ from texnet.descriptors import (
     Descriptor1D,
     Descriptor2D,
     DescriptorConfig,
+    GEMM_POSITIONS,
     build_descriptor,
+    conv1d,
 )
 
 N_FREQ = 129  # FrontendConfig(n_fft=256, hop_length=64)
@@ -31,6 +33,29 @@ def _changed_positions(desc, spec: torch.Tensor, frame: int) -> list[torch.Tenso
 
 
 # ---------------------------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("frames, kernel, dilation", [(17, 11, 1), (20, 3, 4), (13, 1, 1), (40, 11, 1), (11, 11, 1)])
+def test_conv1d_matches_the_module_in_value_and_input_gradient(frames, kernel, dilation):
+    conv = torch.nn.Conv1d(37, 24, kernel, dilation=dilation)
+    x = torch.randn(3, 37, frames, dtype=torch.float64, requires_grad=True)
+    conv = conv.double()
+    ours = conv1d(x, conv)
+    (gx,) = torch.autograd.grad(ours.square().sum(), x)
+    ref = conv(x)
+    (rx,) = torch.autograd.grad(ref.square().sum(), x)
+    assert ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref)
+    torch.testing.assert_close(gx, rx)
+
+
+def test_conv1d_takes_the_matrix_product_only_on_few_positions(monkeypatch):
+    calls = []
+    conv = torch.nn.Conv1d(8, 4, 3)
+    monkeypatch.setattr(torch.nn.Conv1d, "forward", lambda self, x: calls.append(x.shape[-1]) or x[:, :4, 2:])
+    conv1d(torch.randn(1, 8, GEMM_POSITIONS + 1), conv)  # few positions: the matrix product, no module call
+    conv1d(torch.randn(1, 8, GEMM_POSITIONS + 2), conv)  # GEMM_POSITIONS positions: the module
+    assert calls == [GEMM_POSITIONS + 2]
 
 
 def test_1d_output_shapes_per_branch_and_layer():

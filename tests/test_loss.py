@@ -109,6 +109,15 @@ def test_loss_values_follow_the_documented_formulas(specs):
     assert torch.allclose(gram(a_t[None])[0], g_t, rtol=1e-5, atol=1e-6)
 
 
+def test_gram_gradient_equals_autograds_of_the_plain_product():
+    a = torch.randn(2, 5, 30, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, 5, 5, dtype=torch.float64)  # not symmetric: both halves of the backward count
+    (ours,) = torch.autograd.grad((gram(a) * weight).sum(), a)
+    (plain,) = torch.autograd.grad(((a @ a.transpose(1, 2) / 30) * weight).sum(), a)
+    torch.testing.assert_close(ours, plain)
+    assert torch.autograd.gradcheck(gram, (a[:1, :3, :4].detach().requires_grad_(),))
+
+
 def test_layer_weights_are_normalised_and_select_layers(specs):
     x, t = specs["insects"], specs["rain"]
     only_first, weighted = make_stats(style_layers=[0]), make_stats(layer_weights=[3.0, 0.0])

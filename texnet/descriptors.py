@@ -105,6 +105,31 @@ class Descriptor(nn.Module):
             )
 
 
+GEMM_POSITIONS = 16  # below this many output positions per item, a CPU conv runs as one matrix product
+
+
+def conv1d(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """``conv(x)`` for ``x`` ``(batch, channels, time)``; on the CPU, with fewer than ``GEMM_POSITIONS`` output
+    positions, as one matrix product of the unfolded input with the flattened weights.
+
+    oneDNN's convolution is slow on a few positions of many channels: the 8192-point resolution's descriptor
+    (4097 bins, 7 positions per 1.5 s crop) ran at a fifth of the speed of the other resolutions' (the
+    numbers: ``bench/RESULTS.md``, "One training step, term by term"). Same result to float rounding.
+    """
+    k, d = conv.kernel_size[0], conv.dilation[0]
+    positions = x.shape[-1] - (k - 1) * d
+    if x.device.type != "cpu" or positions >= GEMM_POSITIONS or conv.stride[0] != 1 or conv.padding[0] != 0 \
+            or conv.groups != 1 or positions < 1:
+        return conv(x)
+    b, c, _ = x.shape
+    cols = x.unfold(2, (k - 1) * d + 1, 1)[..., ::d]  # (batch, channels, positions, k)
+    cols = cols.permute(0, 2, 1, 3).reshape(b * positions, c * k)
+    out = cols @ conv.weight.reshape(conv.out_channels, c * k).t()
+    if conv.bias is not None:
+        out = out + conv.bias
+    return out.reshape(b, positions, conv.out_channels).transpose(1, 2)
+
+
 class Descriptor1D(Descriptor):
     """Parallel branches of stacked ``Conv1d(freq -> n_filters, k, dilation=d) + ReLU`` along time."""
 
@@ -152,7 +177,7 @@ class Descriptor1D(Descriptor):
         for layers in self.branches:
             h = spec
             for conv in layers:
-                h = torch.relu(conv(h))
+                h = torch.relu(conv1d(h, conv))
                 outs.append(h)
         return outs
 

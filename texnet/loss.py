@@ -98,9 +98,23 @@ def pool_batch(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(0, 1).reshape(x.shape[1], -1).unsqueeze(0)
 
 
+class _Gram(torch.autograd.Function):
+    """``a aᵀ / n`` whose backward is one product, ``(g + gᵀ) a / n``, where autograd's takes two and a sum."""
+
+    @staticmethod
+    def forward(ctx, act: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(act)
+        return act @ act.transpose(1, 2) / act.shape[-1]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (act,) = ctx.saved_tensors
+        return ((grad + grad.transpose(1, 2)) / act.shape[-1]) @ act
+
+
 def gram(act: torch.Tensor) -> torch.Tensor:
     """``(batch, channels, positions)`` -> ``(batch, channels, channels)``, averaged over positions."""
-    return act @ act.transpose(1, 2) / act.shape[-1]
+    return _Gram.apply(act)
 
 
 def normalised_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
