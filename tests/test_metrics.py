@@ -1,6 +1,7 @@
 """Tests for texnet.metrics: auditory texture statistics, distances, copy score, spectral convergence."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,44 @@ def test_spectral_lines_count_added_tones_not_noise_or_level():
 def test_spectral_lines_of_the_bundled_steady_clips_are_none(clips):
     for name in ("rain", "wind"):
         assert M.spectral_lines(clips[name], 22050)["count"] == 0, name
+
+
+# ------------------------------------------------------------------------------------- content kept
+
+SR_CONTENT = 22050
+
+
+def _tone(hz: float, seconds: float = 2.0) -> torch.Tensor:
+    t = torch.arange(int(seconds * SR_CONTENT)) / SR_CONTENT
+    return 0.3 * torch.sin(2 * math.pi * hz * t)
+
+
+def _clicks(offset_s: float, seconds: float = 4.0, period_s: float = 0.5, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    wave = 0.01 * torch.randn(int(seconds * SR_CONTENT), generator=g)
+    for start in torch.arange(offset_s, seconds - 0.05, period_s):
+        i = int(start * SR_CONTENT)
+        wave[i: i + 400] += torch.randn(400, generator=g) * torch.linspace(1, 0, 400)
+    return wave
+
+
+def test_content_correlations_are_one_for_the_content_at_any_level():
+    content = _clicks(0.1) + _tone(440, 4.0)
+    for candidate in (content, 0.05 * content):
+        assert all(v == pytest.approx(1.0, abs=1e-4) for v in M.content_correlations(content, candidate, SR_CONTENT).values())
+
+
+def test_onsets_and_envelope_follow_the_timing_of_events():
+    content = _clicks(0.1)
+    same_timing = M.content_correlations(content, _clicks(0.1, seed=1), SR_CONTENT)  # other noise, same beats
+    off_beat = M.content_correlations(content, _clicks(0.35, seed=1), SR_CONTENT)
+    assert same_timing["onsets"] > 0.8 and same_timing["envelope"] > 0.8
+    assert off_beat["onsets"] < 0.2 and off_beat["envelope"] < 0.2
+
+
+def test_chroma_is_octave_blind_and_tells_pitch_classes_apart():
+    a = _tone(440)
+    melody = torch.cat([_tone(440, 1.0), _tone(523.25, 1.0)])  # A then C
+    assert M.content_correlations(melody, torch.cat([_tone(880, 1.0), _tone(1046.5, 1.0)]), SR_CONTENT)["chroma"] > 0.9
+    assert M.content_correlations(melody, torch.cat([_tone(523.25, 1.0), _tone(440, 1.0)]), SR_CONTENT)["chroma"] < 0
+    assert M.content_correlations(a, a, SR_CONTENT)["chroma"] == pytest.approx(1.0, abs=1e-4)

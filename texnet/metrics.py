@@ -13,6 +13,8 @@
   measure (mean/covariance style loss) under random descriptors that no config trains against (other
   seeds, widths and filter counts): does a synthesis match the texture, or only the filters it was
   optimised for? Calibrated on the bundled clips (``bench/RESULTS.md``, "Calibration of the judge").
+- :func:`content_correlations`: how much of a content sound a style transfer kept (its loudness contour,
+  event timing and pitch classes), by correlation.
 - :func:`spectral_lines`: steady tones (narrow peaks of the long-term spectrum) that a synthesis adds and
   that no ERB-band statistic resolves.
 
@@ -691,3 +693,41 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     band = (hz >= low_hz) & (hz <= high_hz)
     count = int((peak & band & (residual > LINE_THRESHOLD_DB)).sum())
     return {"count": count, "ripple_db": float(residual[band].std())}
+
+
+# --------------------------------------------------------------------------------------------------
+# Content kept by a style transfer
+# --------------------------------------------------------------------------------------------------
+
+CONTENT_HOP = 512  # 23 ms at 22.05 kHz
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(a.shape[-1], b.shape[-1])
+    a, b = a[..., :n].ravel(), b[..., :n].ravel()
+    a, b = a - a.mean(), b - b.mean()
+    return float(a @ b / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+
+
+def content_correlations(content, candidate, sample_rate: int) -> dict[str, float]:
+    """Pearson correlations, frame by frame, of a candidate ``(samples,)`` with the content ``(samples,)`` it
+    was made from (the same length; the shorter sets it): ``envelope`` (broadband log RMS), ``onsets``
+    (librosa's onset strength: when events start) and ``chroma`` (librosa's ``chroma_stft``: pitch classes,
+    the tonal content, octave-blind). 1 = the content's contour; unrelated sounds score about 0. Level-
+    invariant. Frames of :data:`CONTENT_HOP` samples."""
+    import librosa
+
+    y, c = (_as_wave(w).numpy() for w in (candidate, content))
+
+    def envelope(w):
+        return np.log(librosa.feature.rms(y=w, frame_length=2 * CONTENT_HOP, hop_length=CONTENT_HOP)[0] + 1e-4 * (
+            np.sqrt(np.mean(w ** 2)) + 1e-12))
+
+    def onsets(w):
+        return librosa.onset.onset_strength(y=w, sr=sample_rate, hop_length=CONTENT_HOP)
+
+    def chroma(w):
+        return librosa.feature.chroma_stft(y=w, sr=sample_rate, n_fft=4 * CONTENT_HOP, hop_length=CONTENT_HOP)
+
+    return {name: _pearson(f(c), f(y)) for name, f in (("envelope", envelope), ("onsets", onsets), ("chroma", chroma))}
+
