@@ -11,7 +11,8 @@ Each recipe is ``name=<train.py arguments>`` (shell-quoted, added after ``--conf
 the clip (texture-statistics ratio to the unseen second half, 1.0 = as close as the recording is to itself;
 held-out descriptor ratio; copy score against the whole clip and against the half trained on, beside an
 independent excerpt's (the unseen half against the first); diversity of the two
-seeds; ``--seeds N`` adds the texture ratio of seeds 2 .. N-1 to the mean and reports the highest). Also
+seeds; ``--seeds N`` adds the texture ratio of seeds 2 .. N-1 to the mean and reports the highest; spectral
+lines of the 10 s outputs and of ``--lines-seconds`` (60) s ones, beside the unseen half's and the whole clip's). Also
 printed: the training objective itself (pooled style of 16 crops of 1.5 s) on the generator's audio and
 on the unseen half, which tells a recipe that cannot fit its objective (generator >> real)
 from one whose objective misses what the statistics see (generator <= real, ratio still high).
@@ -29,6 +30,7 @@ import torch
 
 from texnet import experiments as X
 from texnet.inference import load_generator
+from texnet.metrics import spectral_lines
 
 MARK_START, MARK_END = "<!-- recipes:start -->", "<!-- recipes:end -->"
 HEADING = "## Generator recipes side by side (`bench/bench_recipes.py`)"
@@ -81,8 +83,11 @@ def evaluate_run(args, texture: str, recipe: str) -> dict:
     clip = X.load_clip(texture, gen.sample_rate)
     waves = X.generate(gen, args.seconds, range(args.seeds))
     real_obj, gen_obj = pooled_objective(gen, clip, waves[0])
+    long = X.generate(gen, args.lines_seconds, range(2)) if args.lines_seconds else []
     return {"texture": texture, "recipe": recipe, **X.judge(clip, waves, gen.sample_rate),
-            "objective_real": real_obj, "objective_generator": gen_obj}
+            "objective_real": real_obj, "objective_generator": gen_obj,
+            "spectral_lines_long": X.mean(spectral_lines(w, gen.sample_rate)["count"] for w in long),
+            "spectral_lines_clip": spectral_lines(clip, gen.sample_rate)["count"]}
 
 
 def table(rows: list[dict], recipes: dict[str, list[str]], args, walls: dict) -> str:
@@ -100,11 +105,13 @@ def table(rows: list[dict], recipes: dict[str, list[str]], args, walls: dict) ->
                      f"{f(r['copy_score'])} / {f(r.get('copy_score_train_half'))} ({f(r['independent_copy'])})",
                      f(r["diversity"]), f"{f(r.get('spectral_lines'), '{:.0f}')} "
                      f"({f(r.get('spectral_lines_reference'), '{:.0f}')})",
+                     f"{f(r.get('spectral_lines_long'), '{:.1f}')} ({f(r.get('spectral_lines_clip'), '{:.0f}')})",
                      f"{f(r['objective_generator'], '{:.3f}')} ({f(r['objective_real'], '{:.3f}')})",
                      f(walls.get(r["texture"] + "_" + r["recipe"]), "{:.0f}")])
     lines += ["", X.markdown_table(
         ["texture", "recipe", "texture ratio", "mean / cv / skew / kurt / corr / mod", "held-out style ratio",
          "copy: whole clip / half trained on (independent)", "diversity", "spectral lines (source)",
+         f"spectral lines at {args.lines_seconds:g} s (whole clip)",
          "objective: generator (real)", "train s"], body)]
     summary = []
     for name in recipes:
@@ -122,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base", default="configs/quickstart_waveform.yaml")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--lines-seconds", type=float, default=60.0,
+                   help="spectral lines of this long an output (seeds 0 and 1) against the whole clip's; 0: skip")
     p.add_argument("--seeds", type=int, default=2, help="outputs judged per run (texture ratio); at least 2")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
