@@ -17,6 +17,9 @@ from texnet.inference import CheckpointError, load_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "configs" / "tiny.yaml"
+# the tiny config with the default phase-free generator and two short audio resolutions
+WAVEFORM = ["--model.generator.kind", "waveform", "--model.frontend.scale", "power",
+            "--model.objective.resolutions", "[128, 512]"]
 
 
 def run(args, **kw):
@@ -177,10 +180,14 @@ def test_data_module_hands_over_the_targets_and_checks_the_crop(tmp_path):
                    accelerator="cpu", devices=1, default_root_dir=tmp_path).fit(tiny_module(), short)
 
 
-def test_resume_ends_where_an_uninterrupted_run_does(tmp_path):
+@pytest.mark.parametrize("kind", ["texture", "waveform"])
+def test_resume_ends_where_an_uninterrupted_run_does(tmp_path, kind):
     full, part = tmp_path / "full", tmp_path / "part"
-    # the interrupted run is stopped after 3 of 6 steps; its LR schedule is the 6-step one, as in a killed run
+    # the interrupted run is stopped after 3 of 6 steps; its LR schedule is the 6-step one, as in a killed run.
+    # A phase-free generator's spectrum is calibrated at the end of each part: the resumed run takes it off.
     common = ["--compare.enabled", "false", "--model.schedule_steps", "6"]
+    if kind == "waveform":
+        common += WAVEFORM
     train(full, *common)
     train(part, *common, "--trainer.max_steps", "3")
     train(part, *common, "--ckpt_path", str(part / "last.ckpt"))
@@ -194,6 +201,22 @@ def test_resume_ends_where_an_uninterrupted_run_does(tmp_path):
     assert [r["step"] for r in lb] == [3, 6]
     assert lb[0]["val/style"] == pytest.approx(la[0]["val/style"], rel=1e-5)
     assert lb[1]["val/style"] == pytest.approx(la[1]["val/style"], rel=1e-4)
+
+
+def test_the_checkpoint_holds_the_spectrum_calibrated_generator(tmp_path):
+    from texnet import experiments as X
+    from texnet.calibration import bin_power
+
+    off_db = {}
+    for name, extra in (("calibrated", []), ("off", ["--calibrate.seconds", "0"])):
+        train(tmp_path / name, *WAVEFORM, "--compare.enabled", "false", "--trainer.max_steps", "2", *extra)
+        synth = load_generator(tmp_path / name / "last.ckpt")
+        target = bin_power(synth.frontend, X.load_clip("rain", synth.sample_rate))
+        made = bin_power(synth.frontend, synth.generate(20.0, seed=11))
+        off_db[name] = float((10 * torch.log10(made / target)).abs().median())
+        state = torch.load(tmp_path / name / "last.ckpt", weights_only=True)["callbacks"]["SpectrumCalibration"]
+        assert (state["gain_db"] is None) == (name == "off")
+    assert off_db["calibrated"] < 1.0 < off_db["off"], off_db
 
 
 def test_generate_cli_writes_wav_png_json_per_seed(tiny_run, tmp_path):

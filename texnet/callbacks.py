@@ -42,6 +42,42 @@ class FinalCheckpoint(pl.Callback):
             trainer.save_checkpoint(self.path, weights_only=False)  # with the optimiser: resumable
 
 
+class SpectrumCalibration(pl.Callback):
+    """At the end of training, FIRST (before the final checkpoint, samples and the comparison): scale each bin of
+    a phase-free generator so that its audio's long-term spectrum matches the training targets'
+    (:func:`texnet.calibration.calibrate_spectrum`, from ``seconds`` of audio per round; 0: off). Other
+    generators are left as they are. The gains travel in the checkpoint's callback state: a resumed training
+    takes them off first and goes on from the generator it had trained, as an uninterrupted run would."""
+
+    def __init__(self, seconds: float = 60.0, rounds: int = 3):
+        if not (math.isfinite(seconds) and seconds >= 0) or rounds < 1:
+            raise ValueError(f"calibrate.seconds must be >= 0 (0: off) and calibrate.rounds >= 1, got {seconds} "
+                             f"and {rounds}")
+        self.seconds, self.rounds = seconds, rounds
+        self.gain_db: torch.Tensor | None = None
+
+    def on_train_end(self, trainer, module):
+        dm = trainer.datamodule
+        if not self.seconds or not module.synth.is_waveform or trainer.global_step == 0 or dm is None:
+            return
+        from .calibration import calibrate_spectrum
+
+        self.gain_db = calibrate_spectrum(module.synth, dm.style_waves, dm.weights, self.seconds, self.rounds)
+        log.info("spectrum calibrated: bin gains %+.1f to %+.1f dB (rms %.2f dB)", self.gain_db.min(),
+                 self.gain_db.max(), self.gain_db.square().mean().sqrt())
+
+    def on_train_start(self, trainer, module):
+        if self.gain_db is not None and module.synth.is_waveform:  # resumed from a calibrated checkpoint
+            module.synth.generator.scale_bins(10 ** (-self.gain_db.to(module.device) / 20))
+        self.gain_db = None
+
+    def state_dict(self) -> dict:
+        return {"gain_db": None if self.gain_db is None else self.gain_db.cpu()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.gain_db = state_dict.get("gain_db")
+
+
 class LossHistory(pl.Callback):
     """The losses of the whole run as ``losses.csv`` (one row per logged step: ``step`` and each ``train/``
     or ``val/`` value logged there) and ``losses.png`` in the run folder, with or without W&B.

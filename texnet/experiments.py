@@ -194,18 +194,21 @@ def module_kwargs(config: str | Path | dict) -> dict:
 def fit_generator(model: dict, data: dict, steps: int, precision: str = "32-true", accelerator: str = "auto",
                   callbacks: Sequence = ()):
     """Train a generator in this process with Lightning: ``model`` are ``TextureModule`` arguments,
-    ``data`` ``TextureDataModule`` arguments. No logger, checkpoints or validation. Returns the trained
+    ``data`` ``TextureDataModule`` arguments. No logger, checkpoints or validation; the spectrum calibrated at
+    the end as ``train.py`` does (:class:`texnet.callbacks.SpectrumCalibration`). Returns the trained
     generator as :func:`texnet.inference.load_generator` would load it (``generate(seconds, seed)``)."""
     import pytorch_lightning as pl
 
     from .data import TextureDataModule
     from .module import TextureModule
 
+    from .callbacks import SpectrumCalibration
+
     module = TextureModule(**model)
     dm = TextureDataModule(**{**data, "steps_per_epoch": steps + 1})
     trainer = pl.Trainer(max_steps=steps, accelerator=accelerator, devices=1, precision=precision, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         limit_val_batches=0, callbacks=list(callbacks), gradient_clip_val=1.0)
+                         limit_val_batches=0, callbacks=[SpectrumCalibration(), *callbacks], gradient_clip_val=1.0)
     trainer.fit(module, dm)
     return module.eval().synth
 

@@ -266,6 +266,16 @@ class WaveformGenerator(TextureGenerator):
         """Start the magnitudes at a target's typical linear magnitude ``(freq,)``."""
         self.body.out.bias[: self.n_freq].copy_(torch.log(mean_mag.clamp_min(1e-8)).to(self.body.out.bias))
 
+    @torch.no_grad()
+    def scale_bins(self, gain: torch.Tensor) -> None:
+        """Multiply every output frame's bin ``k`` by ``gain[k]`` ``(freq,)`` (positive): a shift of the
+        log-magnitudes' bias, and the running mean frame scaled with it (:mod:`texnet.calibration`)."""
+        if gain.shape != (self.n_freq,) or not bool((gain > 0).all()):
+            raise ValueError(f"need {self.n_freq} positive gains, got shape {tuple(gain.shape)}")
+        self.body.out.bias[: self.n_freq] += torch.log(gain).to(self.body.out.bias)
+        if self.config.center:
+            self.mean_frame.mul_(gain.to(self.mean_frame))
+
     def phase_rotation(self, start: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``
         (:func:`phase_rotation`)."""

@@ -24,7 +24,7 @@ from jsonargparse import ActionYesNo
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 
-from .callbacks import BaselineComparison, FinalCheckpoint, LossHistory, SampleLogger
+from .callbacks import BaselineComparison, FinalCheckpoint, LossHistory, SampleLogger, SpectrumCalibration
 from .data import TextureDataModule
 from .module import TextureModule
 from .optimize import OptimizeConfig
@@ -178,6 +178,7 @@ class TexnetCLI(LightningCLI):
         parser.add_argument("--threads", type=int | None, default=None, help="torch CPU threads (default: torch's)")
         parser.add_argument("--overwrite", action=ActionYesNo, default=False,
                             help="replace the run already in --out (default: refuse it unless --ckpt_path resumes it)")
+        parser.add_lightning_class_args(SpectrumCalibration, "calibrate")
         parser.add_lightning_class_args(SampleLogger, "samples")
         parser.add_lightning_class_args(BaselineComparison, "compare")
         parser.set_defaults({"compare.enabled": True})
@@ -233,7 +234,11 @@ class TexnetCLI(LightningCLI):
         for cb in kwargs["callbacks"]:
             if isinstance(cb, BaselineComparison) and optimize is not None:
                 cb.optimize = optimize if isinstance(optimize, OptimizeConfig) else OptimizeConfig(**dict(optimize))
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        # LightningCLI appends the configured callbacks (calibrate, samples, compare) last; the calibration goes
+        # first, so that the final checkpoint, the samples and the comparison hold the calibrated generator
+        trainer.callbacks.sort(key=lambda cb: not isinstance(cb, SpectrumCalibration))
+        return trainer
 
 
 WANDB_ID_FILE = "wandb_run_id.txt"
