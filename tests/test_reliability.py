@@ -314,6 +314,8 @@ TRAIN_CASES = [
     (["--threads", "0"], "--threads"),
     (["--trainer.max_steps", "-5"], "max_steps"),
     (["--samples.seconds", "-1"], "samples.seconds"),
+    (["--calibrate.seconds", "-1"], "calibrate.seconds"),
+    (["--calibrate.rounds", "0"], "calibrate.rounds"),
     (["--ckpt_path", "{d}/garbage.ckpt"], "not a loadable texnet checkpoint"),
     (["--ckpt_path", "{d}/folder.ckpt"], "is a directory"),
     (["--ckpt_path", "{d}/evil.ckpt"], "pickled Python objects"),
