@@ -82,7 +82,7 @@ def test_configs_merge_in_order_and_flat_sections_are_refused(tmp_path):
 
     merged = load_configs([BASE, ROOT / "configs" / "wind.yaml"])
     assert merged["data"]["audio"] == ["data/wind.ogg"] and merged["data"]["steps_per_epoch"] == 100
-    assert model_section(merged, "objective") == {"auditory_weight": 3.0, "auditory_segment_s": 3.0}
+    assert model_section(merged, "objective") == {"auditory_segment_s": 3.0}
     flat = tmp_path / "flat.yaml"
     flat.write_text("frontend: {n_fft: 512}\n")
     with pytest.raises(ValueError, match="belong under 'model:'"):
@@ -122,7 +122,8 @@ def test_optimize_merges_repeated_configs_like_train(tmp_path):
 
     merged = load_configs(args.config)
     assert merged["model"]["frontend"]["scale"] == "log1p"  # from the first
-    assert merged["model"]["objective"]["auditory_weight"] == 3.0  # the second's, merged key by key
+    objective = merged["model"]["objective"]  # merged key by key: the second's key beside the first's
+    assert objective["auditory_segment_s"] == 3.0 and objective["auditory_weight"] == 0
     assert merged["model"]["objective"]["resolutions"] == []  # the first's, kept
 
 

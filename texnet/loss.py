@@ -71,7 +71,7 @@ class ObjectiveConfig:
     resolutions: list[int] = field(default_factory=lambda: [128, 512, 2048, 8192])
     spectrum_weight: float = 1.0
     band_whitening: float = 0.5
-    auditory_weight: float = 1.0
+    auditory_weight: float = 3.0
     auditory_segment_s: float = 0.75
     diversity_weight: float = 0.0
 
