@@ -17,7 +17,7 @@ from typing import Sequence
 
 import torch
 
-from .loss import normalised_weights
+from .loss import mix_stats
 
 CALIBRATION_SEED = 2**40  # rounds use seeds from here: apart from the small seeds users and benchmarks draw
 MAX_STEP_DB = 12.0  # at most this correction per bin and round: a bin the generator leaves empty stays quiet
@@ -41,8 +41,7 @@ def calibrate_spectrum(synth, targets: Sequence[torch.Tensor], weights: Sequence
     if seconds <= 0 or rounds < 1:
         raise ValueError(f"calibration needs seconds > 0 and rounds >= 1, got {seconds} and {rounds}")
     fe = synth.frontend
-    w = normalised_weights(weights, len(targets))
-    target = sum(wi * bin_power(fe, x.to(synth.device)) for wi, x in zip(w.tolist(), targets))
+    target = mix_stats([[bin_power(fe, x.to(synth.device))] for x in targets], weights)[0]
     floor = POWER_FLOOR * target.mean()
     total = torch.zeros_like(target)
     was_training = synth.training
