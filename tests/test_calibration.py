@@ -14,14 +14,16 @@ from texnet.synthesizer import Synthesizer
 N_FFT, HOP = 256, 64
 
 
-def _synth() -> Synthesizer:
+def _synth(center_window: int = 65) -> Synthesizer:
     fe = STFTFrontend(FrontendConfig(n_fft=N_FFT, hop_length=HOP))
-    cfg = GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2, 4], noise_channels=2, noise_scales=3)
+    cfg = GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2, 4], noise_channels=2, noise_scales=3,
+                          center_window=center_window)
     torch.manual_seed(0)
     g = WaveformGenerator(fe.n_freq, cfg, hop_length=HOP)
     with torch.no_grad():
         g.body.out.bias[: fe.n_freq].fill_(-1.0)
-        g.mean_frame.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
+        if not center_window:
+            g.mean_frame.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
     return Synthesizer(g, fe, DescriptorConfig(), {}).eval()
 
 
@@ -29,8 +31,9 @@ def _db(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(a / b)
 
 
-def test_scale_bins_multiplies_every_frame_of_each_bin_exactly():
-    synth = _synth()
+@pytest.mark.parametrize("center_window", [65, 0])
+def test_scale_bins_multiplies_every_frame_of_each_bin_exactly(center_window):
+    synth = _synth(center_window)
     gen = synth.generator
     noise = gen.make_noise(50, [3])
     before = gen(noise)
@@ -41,19 +44,23 @@ def test_scale_bins_multiplies_every_frame_of_each_bin_exactly():
         gen.scale_bins(-gain)
 
 
-def test_a_loud_bin_is_brought_back_to_the_target():
-    synth = _synth()
+@pytest.mark.parametrize("center_window", [65, 0])
+def test_a_loud_bin_is_brought_back_to_the_target(center_window):
+    synth = _synth(center_window)
     target = synth.generate(20.0, seed=7)  # the generator's own audio, before one bin is made 10 dB louder
     gain = torch.ones(synth.generator.n_freq)
     gain[40] = 10 ** 0.5
     synth.generator.scale_bins(gain)
     reference = bin_power(synth.frontend, target)
     loud = _db(bin_power(synth.frontend, synth.generate(20.0, seed=8)), reference)
-    assert loud[40] > 8
+    assert loud[40] > 6  # 10 dB made, less what leaks to and from the neighbouring bins
     total_db = calibrate_spectrum(synth, [target], seconds=20.0)
     after = _db(bin_power(synth.frontend, synth.generate(20.0, seed=9)), reference)
     assert abs(float(after[40])) < 1.0 and float(after[10:-10].abs().median()) < 0.5
-    assert float(total_db[40]) == pytest.approx(-10.0, abs=1.5)
+    if not center_window:  # frames that hold their phase: the gain found is the bump undone
+        assert float(total_db[40]) == pytest.approx(-10.0, abs=1.5)
+    else:  # this untrained generator's frames are mostly slow parts, removed: more of a bin is its neighbours' leak
+        assert float(total_db[40]) < -6.0
     assert not synth.training  # its mode is left as it was
 
 

@@ -180,14 +180,14 @@ def test_phase_advance_makes_a_steady_output_a_consistent_stft():
     assert torch.allclose(c0[1], torch.cos(torch.arange(3, 8) * torch.pi / 2), atol=1e-6)
 
 
-def test_centred_waveform_generator_emits_zero_mean_frames_and_tracks_the_mean():
+def test_mean_frame_centring_emits_zero_mean_frames_and_tracks_the_mean():
     """A constant output (weights zeroed, random bias) is all mean: uncentred it is a steady tone in every
     fourth bin; centred, training's frames average to zero per bin over batch and time, the running mean
     follows the batch's, and in eval the running mean is what is removed (so a stream stays the same)."""
     from texnet.generators import CENTER_MOMENTUM, WaveformGenerator
 
     g = WaveformGenerator(9, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2], noise_channels=2,
-                                             noise_scales=2, center=True))
+                                             noise_scales=2, center=True, center_window=0))
     with torch.no_grad():
         g.body.out.weight.mul_(0.1)
         g.body.out.bias.normal_(generator=torch.Generator().manual_seed(0))
@@ -214,6 +214,47 @@ def test_centred_waveform_generator_emits_zero_mean_frames_and_tracks_the_mean()
     g2 = WaveformGenerator(9, g.config)
     g2.load_state_dict(state)
     assert torch.equal(g2.mean_frame, g.mean_frame)
+
+
+def test_local_mean_is_the_centred_moving_average():
+    """Every frame less the mean of the window centred on it, for lengths on and off the block grid."""
+    from texnet.generators import subtract_local_mean
+
+    gen = torch.Generator().manual_seed(0)
+    for t, w in [(3, 3), (64, 5), (65, 65), (66, 65), (130, 65), (200, 65)]:
+        re, im = (torch.randn(2, 4, t, dtype=torch.float64, generator=gen) for _ in range(2))
+        a, b = subtract_local_mean(re, im, w)
+        h = w // 2
+        torch.testing.assert_close(a, re[..., h: t - h] - re.unfold(-1, w, 1).mean(-1), rtol=0, atol=1e-12)
+        torch.testing.assert_close(b, im[..., h: t - h] - im.unfold(-1, w, 1).mean(-1), rtol=0, atol=1e-12)
+
+
+def test_local_centring_removes_slow_parts_the_same_in_training_and_eval():
+    """The default centring: a constant output (weights zeroed) is removed entirely, a bin's frames that turn
+    every frame are kept; training and eval compute the same (no running statistic), a window of a longer
+    generation is that generation's slice, and the window counts in the receptive field."""
+    from texnet.generators import WaveformGenerator
+
+    cfg = GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2], noise_channels=2, noise_scales=2)
+    assert cfg.center and cfg.center_window == 65
+    g = WaveformGenerator(9, cfg)
+    assert g.receptive_field == g.body.receptive_field + 64 and "mean_frame" not in g.state_dict()
+    noise = g.make_noise(30, [0, 1])
+    g.train()
+    out = g(noise)
+    assert out.shape == (2, 9, 30)
+    out.abs().square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
+    with torch.no_grad():
+        torch.testing.assert_close(g.eval()(noise), out.detach())
+        long, part = g.generate(120, seed=3), g.generate(10, seed=3, start=50)
+        torch.testing.assert_close(long[:, 50:60], part, rtol=0, atol=1e-5)
+        g.body.out.weight.zero_()
+        g.body.out.bias.normal_(generator=torch.Generator().manual_seed(0))
+        steady = g.generate(40)
+        assert steady.abs().max() < 1e-5 * g.body.out.bias[:9].exp().mean()
+    with pytest.raises(ValueError, match="center_window"):
+        WaveformGenerator(9, GeneratorConfig(kind="waveform", center_window=4))
 
 
 def test_center_only_touches_the_waveform_generators_complex_frames():

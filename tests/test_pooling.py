@@ -23,11 +23,13 @@ def _module():
     from texnet.module import TextureModule
 
     # every pooled term: two resolutions of descriptor statistics, the long-term spectrum, the auditory
-    # statistics; a centred waveform generator (its mean frame is the batch's)
+    # statistics; a generator centred by the batch's mean frame (the one centring that couples the items;
+    # the default local mean is per item)
     return TextureModule(FrontendConfig(n_fft=256, hop_length=64),
                          DescriptorConfig(n_filters=16, kernel_sizes=[5]),
                          ObjectiveConfig(resolutions=[128, 512], auditory_segment_s=0.2),
-                         GeneratorConfig(channels=8, dilations=[1, 2], noise_channels=2, noise_scales=2))
+                         GeneratorConfig(channels=8, dilations=[1, 2], noise_channels=2, noise_scales=2,
+                                         center_window=0))
 
 
 def _batch():

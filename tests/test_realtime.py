@@ -27,7 +27,7 @@ def _synth(n_fft=256, hop=64, window="hann", **gen) -> Synthesizer:
     g = WaveformGenerator(fe.n_freq, cfg, hop_length=hop)
     with torch.no_grad():  # something to remove and a level worth hearing
         g.body.out.bias[: fe.n_freq].fill_(-1.0)
-        if cfg.center:
+        if cfg.center and not cfg.center_window:
             g.mean_frame.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
     return Synthesizer(g, fe, DescriptorConfig(), {}).eval()
 
@@ -49,7 +49,8 @@ def _read(stream: WaveformStream, sizes, total: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-@pytest.mark.parametrize("gen", [{}, {"phase": "advance"}, {"center": False}])
+@pytest.mark.parametrize("gen", [{}, {"phase": "advance"}, {"center_window": 0}, {"center_window": 5},
+                                 {"center": False}])
 @pytest.mark.parametrize("frontend", [{}, {"n_fft": 256, "hop": 96, "window": "hamming"}])
 def test_blocks_of_any_size_equal_one_pass(gen, frontend):
     synth = _synth(**frontend, **gen)
@@ -59,7 +60,7 @@ def test_blocks_of_any_size_equal_one_pass(gen, frontend):
     sizes = [1, 441, 7, 64, 1000, 220, 3]
     y = _read(stream, sizes, 6000)
     assert (y - ref).abs().max() < ATOL, (y - ref).abs().max()
-    assert ref.abs().max() > 0.05  # not a silent comparison
+    assert ref.abs().max() > 0.02  # not a silent comparison (a short centring window leaves the least)
     # another partition of the same stream: the same samples
     stream.reset(3, 0)
     torch.testing.assert_close(_read(stream, [5000, 1], 6000), y, atol=ATOL, rtol=0)

@@ -53,8 +53,10 @@ class GeneratorConfig:
     frame's phase as is; ``"advance"`` turns bin ``k`` of absolute frame ``t`` further by
     ``2 pi k t hop / n_fft``, the phase a steady sinusoid at the bin's centre gains from frame to frame,
     so a constant output is a steady tone instead of frames that cancel (see :class:`WaveformGenerator`).
-    ``center`` (waveform kind only; ignored by the others): subtract each bin's mean complex frame (of the
-    batch while training, a running average of those in eval) - see :class:`WaveformGenerator`.
+    ``center`` (waveform kind only; ignored by the others): subtract from each bin's complex frames their
+    mean over a centred window of ``center_window`` frames (odd; the slowest part of each bin's frame
+    sequence, where a steady tone at the bin's centre lives); ``center_window=0``: the batch's mean frame
+    while training, a running average of those in eval (the former design) - see :class:`WaveformGenerator`.
     """
 
     kind: Literal["texture", "style", "waveform"] = "waveform"
@@ -67,6 +69,7 @@ class GeneratorConfig:
     norm: Literal["layer", "none"] = "layer"
     phase: Literal["free", "advance"] = "free"
     center: bool = True
+    center_window: int = 65
     seed: int = 0
 
 
@@ -229,6 +232,28 @@ def subtract_mean(re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor) -> Tup
     return re - mean[0, :, None], im - mean[1, :, None]
 
 
+def subtract_local_mean(re: torch.Tensor, im: torch.Tensor, window: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Frames ``(batch, n_freq, frames + window - 1)`` -> ``(batch, n_freq, frames)``: each frame less the
+    mean of the ``window`` frames centred on it (valid: the first and last ``window // 2`` frames only feed
+    their neighbours' means). A function of its own so the streaming and exported forms compute the same.
+
+    Window sums as a suffix sum within one block of ``window`` frames plus a prefix sum within the next
+    (van Herk / Gil-Werman): one pass whatever the window, and no running sum over the whole sequence,
+    whose float error would grow with a generation's length. A pooling over the window cost more than the
+    rest of a 60 s generation."""
+    half = window // 2
+    b, f, t = re.shape
+    n = (t + window - 1) // window + 1
+    x = F.pad(torch.cat([re, im]), (0, n * window - t)).reshape(2 * b, f, n, window)
+    prefix = x.cumsum(-1)
+    prefix[:, :, :, window - 1] = 0.0  # a window starting at a block's first frame is that block alone
+    suffix = x.flip(-1).cumsum(-1).flip(-1)
+    out = t - window + 1
+    mean = (suffix.reshape(2 * b, f, -1)[:, :, :out] + prefix.reshape(2 * b, f, -1)[:, :, window - 1: window - 1 + out]) \
+        * (1.0 / window)
+    return re[..., half: t - half] - mean[:b], im[..., half: t - half] - mean[b:]
+
+
 class WaveformGenerator(TextureGenerator):
     """Phase-free texture generator: noise -> complex STFT frames -> waveform by one inverse STFT.
 
@@ -257,9 +282,17 @@ class WaveformGenerator(TextureGenerator):
             raise ValueError("phase='advance' needs the front end's hop_length")
         self.n_fft = 2 * (n_freq - 1)
         self.hop_length = hop_length
+        if c.center and c.center_window != 0 and (c.center_window < 3 or c.center_window % 2 == 0):
+            raise ValueError(f"center_window must be odd and >= 3 (or 0), got {c.center_window}")
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
-        if c.center:
+        self.local_window = int(c.center_window) if c.center else 0
+        if c.center and not self.local_window:
             self.register_buffer("mean_frame", torch.zeros(2, n_freq))  # running (real, imag) mean per bin
+
+    @property
+    def receptive_field(self) -> int:
+        """Noise frames that one output frame depends on (the trunk's, and the centring window's)."""
+        return self.body.receptive_field + max(self.local_window - 1, 0)
 
     @torch.no_grad()
     def set_output_bias(self, mean_mag: torch.Tensor) -> None:
@@ -273,7 +306,7 @@ class WaveformGenerator(TextureGenerator):
         if gain.shape != (self.n_freq,) or not bool((gain > 0).all()):
             raise ValueError(f"need {self.n_freq} positive gains, got shape {tuple(gain.shape)}")
         self.body.out.bias[: self.n_freq] += torch.log(gain).to(self.body.out.bias)
-        if self.config.center:
+        if self.config.center and not self.local_window:
             self.mean_frame.mul_(gain.to(self.mean_frame))
 
     def phase_rotation(self, start: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -284,20 +317,27 @@ class WaveformGenerator(TextureGenerator):
     def forward(self, noise: torch.Tensor, start: int = 0) -> torch.Tensor:
         self.check_noise(noise)
         out = self.body.raw(noise)
-        rot = self.phase_rotation(start, out.shape[-1]) if self.config.phase == "advance" else None
+        # the trunk's frame j is output frame start + j - half: the centre of the window it feeds
+        first = start - self.local_window // 2
+        rot = self.phase_rotation(first, out.shape[-1]) if self.config.phase == "advance" else None
         re, im = complex_frames(out, self.n_freq, rot)
         if self.config.center:
             re, im = self._center(re, im)
         return torch.complex(re, im)
 
     def _center(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Remove each bin's mean frame: the batch's while training (and track it), the running one in eval.
+        """Remove each bin's slowest part: the mean over the centred window, or (``center_window=0``) the
+        mean frame: the batch's while training (and track it), the running one in eval.
 
         A noise STFT's frames average to zero in every bin; a constant part of a bin's frames is a steady
         sinusoid at the bin's centre where hop and n_fft let it add up (bins 4k at hop n_fft / 4) and cancels
         elsewhere. Uncentred generators held a sizeable share of a bin's power in that constant part: lines at
         multiples of 86 Hz (with 1024-point frames) in their 8192-point spectra (``bench/RESULTS.md``,
-        "Spectral lines")."""
+        "Spectral lines"). A mean frame removes what is constant over all seeds and times; a part that stays
+        for seconds in one texture (following the slow noise scales) still made lines at bins 4k, which
+        the local mean removes, in training and inference alike (no running statistic)."""
+        if self.local_window:
+            return subtract_local_mean(re, im, self.local_window)
         if not self.training:
             mean = self.mean_frame.to(re)
         else:

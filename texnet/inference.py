@@ -66,7 +66,8 @@ def _load_failure(e: Exception) -> str:
 # Settings whose default changed: a checkpoint without the key was written when the old value held.
 _OLD_DEFAULTS = {
     FrontendConfig: {"n_fft": 1024, "hop_length": 256, "scale": "log1p"},  # the scale was never None
-    GeneratorConfig: {"kind": "texture", "channels": 128, "dilations": [1, 2, 4, 8, 16, 32] * 2, "center": False},
+    GeneratorConfig: {"kind": "texture", "channels": 128, "dilations": [1, 2, 4, 8, 16, 32] * 2, "center": False,
+                      "center_window": 0},
 }
 # Options since removed, with the one value whose behaviour remains.
 _REMOVED = {GeneratorConfig: {"magnitude": "exp"}}

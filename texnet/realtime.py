@@ -11,7 +11,8 @@
 - **Generator.** Output frame ``t`` of the valid dilated convolutions depends on noise frames
   ``t .. t + receptive_field - 1``. Each residual block keeps the ``(kernel - 1) * dilation`` input frames
   its dilated convolution needs from the previous call (and as many of its residual input); per-frame
-  layers (1x1 convolutions, per-frame norm, the complex head) need no state. The noise is position-indexed
+  layers (1x1 convolutions, per-frame norm, the complex head) need no state; the centring's local mean
+  keeps the ``center_window - 1`` complex frames before the new ones. The noise is position-indexed
   (:mod:`texnet.noise`) and made ahead in chunks.
 - **Inverse STFT.** Windowed ``irfft`` frames are overlap-added into a carried partial sum of the
   ``n_fft - hop`` samples still open, and divided by the window-square sum accumulated the same way.
@@ -32,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .generators import WaveformGenerator, complex_frames, phase_rotation, subtract_mean
+from .generators import WaveformGenerator, complex_frames, phase_rotation, subtract_local_mean, subtract_mean
 from .noise import multiscale_noise
 
 DEFAULT_NOISE_CHUNK = 64  # noise frames made ahead at once: a one-frame call pays for a sixty-fourth
@@ -74,8 +75,10 @@ class WaveformStream(nn.Module):
         self.half = n_fft // 2
         self.advance = c.phase == "advance"
         self.center = bool(c.center)
+        self.local_window = int(g.local_window)
         # the generator's own tensors (weights above, the running mean frame here): nothing copied
-        self.register_buffer("mean_frame", g.mean_frame if c.center else torch.zeros(2, g.n_freq, device=dev))
+        self.register_buffer("mean_frame", g.mean_frame if c.center and not self.local_window
+                             else torch.zeros(2, g.n_freq, device=dev))
         self.register_buffer("window", window.detach().to(dev, torch.float32).clone())
         self.r = -(-n_fft // self.hop)  # hop-long segments a frame spans (zero-padded past n_fft)
         w2 = F.pad(self.window.square(), (0, self.r * self.hop - n_fft))
@@ -84,6 +87,9 @@ class WaveformStream(nn.Module):
         # stream state (reset() sets it)
         self.seed = 0
         self.next_frame = 0                            # next output frame the generator makes
+        self.next_raw = 0                              # absolute index of the next uncentred frame (its phase)
+        self.raw_re = torch.zeros(1, 0, 0, device=dev)  # uncentred frames the local mean still needs ...
+        self.raw_im = torch.zeros(1, 0, 0, device=dev)  # ... (real, imaginary)
         self.skip = 0                                  # complete samples still to drop before the start
         self.noise = torch.zeros(1, 0, 0, device=dev)  # noise frames [noise_pos, noise_pos + width)
         self.noise_pos = 0
@@ -130,6 +136,9 @@ class WaveformStream(nn.Module):
         t0 = self.first_frame(start)
         self.seed = seed
         self.next_frame = t0
+        self.next_raw = t0 - self.local_window // 2
+        self.raw_re = torch.zeros(1, self.n_freq, 0, device=dev)
+        self.raw_im = torch.zeros(1, self.n_freq, 0, device=dev)
         self.skip = start + self.half - t0 * self.hop
         self.noise = torch.zeros(1, 0, 0, device=dev)
         self.noise_pos = t0
@@ -139,8 +148,8 @@ class WaveformStream(nn.Module):
         self.ola = torch.zeros((self.r - 1) * self.hop, device=dev)
         self.env = torch.zeros((self.r - 1) * self.hop, device=dev)
         self.ready = torch.zeros(0, device=dev)
-        if self.receptive_field > 1:  # prime the convolution caches: no output frame yet
-            self._network(self._noise(self.receptive_field - 1))
+        if self.receptive_field > 1:  # prime the convolution and local-mean caches: no output frame yet
+            self._emit(self._noise(self.receptive_field - 1))
 
     @torch.jit.export
     def read(self, n_samples: int) -> torch.Tensor:
@@ -190,7 +199,8 @@ class WaveformStream(nn.Module):
         h = F.leaky_relu(self.inp(noise), 0.2)
         for blk in self.blocks:
             h = blk(h)
-        frames = self._head(self.out(F.leaky_relu(self.out_norm(h), 0.2)), t0)
+        re, im = self._complex(self.out(F.leaky_relu(self.out_norm(h), 0.2)), t0 - self.local_window // 2)
+        frames = self._center(re, im)
         zeros = torch.zeros((self.r - 1) * self.hop, device=self.window.device)
         wave, _, _ = self._ola(frames, zeros, zeros.clone())
         skip = start + self.half - t0 * self.hop
@@ -243,23 +253,39 @@ class WaveformStream(nn.Module):
 
     def _frames(self, k: int) -> torch.Tensor:
         """The next ``k`` complex frames ``(k, n_freq)``."""
-        h = F.leaky_relu(self.out_norm(self._network(self._noise(k)).t()[None]), 0.2)[0].t()
-        out = F.linear(h, self.out.weight[:, :, 0], self.out.bias)  # (k, 3 * n_freq)
-        frames = self._head(out.t()[None], self.next_frame)
+        frames = self._emit(self._noise(k))
         self.next_frame += k
         return frames
 
-    def _head(self, out: torch.Tensor, start: int) -> torch.Tensor:
-        """:class:`WaveformGenerator`'s output in eval mode for the last layer's ``out`` ``(1, 3 * n_freq, k)``:
-        complex frames ``(k, n_freq)`` from absolute frame ``start``."""
+    def _emit(self, noise: torch.Tensor) -> torch.Tensor:
+        """New noise frames in, the output frames ``(k, n_freq)`` they complete out (none while caches fill)."""
+        h = F.leaky_relu(self.out_norm(self._network(noise).t()[None]), 0.2)[0].t()
+        out = F.linear(h, self.out.weight[:, :, 0], self.out.bias)  # (k, 3 * n_freq)
+        re, im = self._complex(out.t()[None], self.next_raw)
+        self.next_raw += out.shape[0]
+        if self.local_window > 0:
+            re, im = torch.cat([self.raw_re, re], -1), torch.cat([self.raw_im, im], -1)
+            keep = min(re.shape[-1], self.local_window - 1)
+            self.raw_re, self.raw_im = re[..., re.shape[-1] - keep:], im[..., im.shape[-1] - keep:]
+            if re.shape[-1] < self.local_window:
+                return torch.zeros(0, self.n_freq, dtype=torch.complex64, device=re.device)
+        return self._center(re, im)
+
+    def _complex(self, out: torch.Tensor, start: int):
+        """:class:`WaveformGenerator`'s uncentred frames (real, imaginary) ``(1, n_freq, k)`` of the last layer's
+        ``out`` ``(1, 3 * n_freq, k)``, the first at absolute (uncentred) frame ``start``."""
         if self.advance:
-            re, im = complex_frames(out, self.n_freq, phase_rotation(start, out.shape[-1], self.n_freq, self.hop,
-                                                                     self.n_fft, out.device))
-        else:
-            re, im = complex_frames(out, self.n_freq, None)
-        if self.center:
+            return complex_frames(out, self.n_freq, phase_rotation(start, out.shape[-1], self.n_freq, self.hop,
+                                                                   self.n_fft, out.device))
+        return complex_frames(out, self.n_freq, None)
+
+    def _center(self, re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+        """The eval-mode centring of uncentred frames ``(1, n_freq, k + center_window - 1)``: complex frames
+        ``(k, n_freq)``, time-major as the inverse FFT takes them (a strided complex() is several times slower)."""
+        if self.local_window > 0:
+            re, im = subtract_local_mean(re, im, self.local_window)
+        elif self.center:
             re, im = subtract_mean(re, im, self.mean_frame)
-        # time-major, as the inverse FFT takes them (and a strided complex() is several times slower)
         return torch.complex(re[0].t(), im[0].t())
 
     def _overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
