@@ -8,7 +8,9 @@
 half of ``data/<style>.ogg``; the content is the SECOND half of ``data/<content>.ogg``, which the
 style-transfer generator never trained on (it learns from crops of the content's first half). Outputs:
 the baseline (``optimize --content``: the bundled baseline config) at several content weights, and the
-style-transfer generator (``configs/style_speech_fire.yaml``'s recipe, on this pair) in one forward pass.
+style-transfer generators (``--style-recipe name=config``, default the phase-free ``configs/style_waveform.yaml``
+and the paper's spectrogram-domain ``configs/style_speech_fire.yaml``, each trained on this pair) in one
+forward pass.
 Per output:
 
 - *style taken*: the texture ratio to the style recording (its unseen half; 1.0 = as close as the recording
@@ -44,7 +46,7 @@ from texnet.metrics import content_correlations, texture_distance_waves, texture
 SR = X.SAMPLE_RATE
 CONTENT_WEIGHTS = (0.1, 1.0, 10.0)
 MIX_WEIGHTS = ((0.7, 0.3), (0.3, 0.7))
-STYLE_RECIPE = X.ROOT / "configs" / "style_speech_fire.yaml"
+STYLE_RECIPES = ("phase-free=configs/style_waveform.yaml", "spectrogram=configs/style_speech_fire.yaml")
 TEXTURE_RECIPE = X.ROOT / "configs" / "quickstart_waveform.yaml"
 
 
@@ -59,10 +61,14 @@ def _wav(path: Path, wave: torch.Tensor) -> str:
     return str(path)
 
 
-def _style_generator(style_file: str, content_file: str, steps: int):
-    kwargs = X.module_kwargs(STYLE_RECIPE)
-    data = {"audio": [style_file], "content": [content_file], "crop_seconds": 1.5, "batch_size": 4}
-    return X.fit_generator(kwargs, data, steps, accelerator="cpu")
+def _style_generator(recipe: str, style_file: str, content_file: str, steps: int | None):
+    """The recipe's generator trained on this pair (its own data sizes; ``steps`` or its ``max_steps``)."""
+    from texnet.config import load_yaml
+
+    cfg = load_yaml(X.ROOT / recipe)
+    data = {**cfg.get("data", {}), "audio": [style_file], "content": [content_file]}
+    steps = steps or cfg.get("trainer", {}).get("max_steps", 800)
+    return X.fit_generator(X.module_kwargs(X.ROOT / recipe), data, steps, accelerator="cpu")
 
 
 def _texture_generator(files: list[str], weights: list[float], steps: int):
@@ -101,15 +107,17 @@ def style_pair(content_name: str, style_name: str, args, tmp: Path) -> tuple[lis
         t = time.perf_counter()
         out = X.baseline(baseline_objective(w), style_a, None, content_wave=content, max_iter=args.max_iter, seed=0)
         row(f"baseline, content weight {w:g}", out.wave, time.perf_counter() - t)
-    t = time.perf_counter()
-    gen = _style_generator(_wav(tmp / f"{style_name}_a.wav", style_a),
-                           _wav(tmp / f"{content_name}_a.wav", content_train), args.style_steps)
-    trained = time.perf_counter() - t
-    with torch.no_grad():
+    for item in args.style_recipe:
+        name, _, recipe = item.partition("=")
         t = time.perf_counter()
-        wave = gen.stylize(content, seed=0)
-        row("style-transfer generator", wave, time.perf_counter() - t)
-    rows[-1]["train_seconds"] = trained
+        gen = _style_generator(recipe, _wav(tmp / f"{style_name}_a.wav", style_a),
+                               _wav(tmp / f"{content_name}_a.wav", content_train), args.style_steps)
+        trained = time.perf_counter() - t
+        with torch.no_grad():
+            t = time.perf_counter()
+            wave = gen.stylize(content, seed=0)
+            row(f"style-transfer generator, {name}", wave, time.perf_counter() - t)
+        rows[-1]["train_seconds"] = trained
     return rows, outputs
 
 
@@ -172,9 +180,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", nargs="+", default=["speech:fire", "drumloop:rain"], help="content:style")
     ap.add_argument("--mix", default="rain:fire", help="a:b, mixed 0.7/0.3 and 0.3/0.7")
-    ap.add_argument("--content-weights", nargs="+", type=float, default=list(CONTENT_WEIGHTS))
+    ap.add_argument("--content-weights", nargs="*", type=float, default=list(CONTENT_WEIGHTS),
+                    help="the baseline's content weights (none: no baseline rows)")
     ap.add_argument("--max-iter", type=int, default=None, help="baseline evaluations (default: its own)")
-    ap.add_argument("--style-steps", type=int, default=800, help="style-transfer generator's steps")
+    ap.add_argument("--style-steps", type=int, default=None, help="style-transfer generators' steps (default: "
+                    "each recipe's max_steps)")
+    ap.add_argument("--style-recipe", action="append", default=None, help="name=config; repeat (default: "
+                    + ", ".join(STYLE_RECIPES) + ")")
+    ap.add_argument("--no-mix", action="store_true", help="style transfer only")
     ap.add_argument("--texture-steps", type=int, default=170, help="mixing generator's steps")
     ap.add_argument("--seconds", type=float, default=10.0, help="mixing outputs")
     ap.add_argument("--quick", action="store_true", help="tiny budgets: check that the script runs")
@@ -182,6 +195,7 @@ def main() -> None:
     ap.add_argument("--out", default="bench/style")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    args.style_recipe = args.style_recipe or list(STYLE_RECIPES)
     if args.quick:
         args.max_iter, args.style_steps, args.texture_steps, args.seconds = 3, 2, 2, 3.0
         args.content_weights = args.content_weights[:1]
@@ -196,12 +210,14 @@ def main() -> None:
             picture(outputs, out / f"style_{content_name}_{style_name}.png",
                     f"{content_name} (second half) in the style of {style_name} (first half)")
         a, _, b = args.mix.partition(":")
-        mixes, outputs = mix_rows(a, b, args, Path(tmp))
-        picture(outputs, out / f"mix_{a}_{b}.png", f"{a} and {b} mixed")
+        if not args.no_mix:
+            mixes, outputs = mix_rows(a, b, args, Path(tmp))
+            picture(outputs, out / f"mix_{a}_{b}.png", f"{a} and {b} mixed")
     (out / "style_mixing.json").write_text(json.dumps({"style": style, "mix": mixes}, indent=1))
     print(table(style, ["style_ratio", "envelope", "onsets", "chroma", "seconds"], "pair"))
-    print()
-    print(table(mixes, [f"d_{a}", f"d_{b}", "place", "seconds"], "mix"))
+    if mixes:
+        print()
+        print(table(mixes, [f"d_{a}", f"d_{b}", "place", "seconds"], "mix"))
 
 
 if __name__ == "__main__":

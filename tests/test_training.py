@@ -272,6 +272,42 @@ def test_style_generator_trains_and_stylizes(tmp_path):
         g.generate(1.0)
 
 
+def test_waveform_style_generator_trains_against_the_waveform_objective_and_stylizes(tmp_path):
+    """Phase-free style transfer: trained through the inverse STFT against the waveform objective with the
+    content crops as content; the checkpoint stylises by one inverse STFT (no phase retrieval), keeps the
+    content's length, is left uncalibrated and refuses to make a texture; the stylize command writes it."""
+    import yaml
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["model"]["generator"] = {"kind": "waveform_style", "channels": 16, "dilations": [1, 2], "noise_channels": 2,
+                                 "center_window": 5}
+    cfg["model"]["objective"] = {"resolutions": [128, 512], "band_whitening": 0.5, "auditory_segment_s": 0.2}
+    cfg["model"]["frontend"]["scale"] = "power"
+    cfg["data"]["content"] = ["data/speech.ogg"]
+    cfg["compare"] = {"enabled": False}
+    cfg["trainer"]["max_steps"] = 4
+    path = tmp_path / "style.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    train(tmp_path / "run", "--config", str(path))
+    g = load_generator(tmp_path / "run" / "last.ckpt")
+    assert g.is_style and g.is_waveform and g.domain == "waveform"
+    content = torch.randn(22050) * 0.1
+    spec = g.stylize_spec(content, seed=1)
+    assert spec.is_complex() and spec.shape == (g.frontend.n_freq, g.frontend.frames_for_samples(22050))
+    out = g.invert(spec)
+    assert abs(out.shape[-1] - 22050) <= g.frontend.hop_length and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="style-transfer generator"):
+        g.generate(1.0)
+    from texnet.calibration import calibrate_spectrum
+
+    with pytest.raises(ValueError, match="texture generator"):
+        calibrate_spectrum(g, [content])
+    r = run(["synthesize.py", "stylize", "--ckpt", str(tmp_path / "run" / "last.ckpt"), "--content",
+             "data/speech.ogg", "--out", str(tmp_path / "s.wav")])
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "s.wav").stat().st_size > 1000 and (tmp_path / "s.png").exists()
+
+
 def test_comparison_scores_generator_and_baseline_against_real_audio(tiny_run):
     import json
 

@@ -36,8 +36,8 @@ def calibrate_spectrum(synth, targets: Sequence[torch.Tensor], weights: Sequence
     """Scale the bins of ``synth``'s phase-free generator in place so that the mean power per bin of ``seconds``
     of its audio matches that of the targets (waveforms ``(samples,)``, mixed with ``weights`` like the loss's
     statistics). Returns the total gain per bin in dB ``(freq,)``."""
-    if not synth.is_waveform:
-        raise ValueError("spectrum calibration scales a phase-free (waveform) generator's bins")
+    if not synth.is_waveform or synth.is_style:
+        raise ValueError("spectrum calibration scales a phase-free (waveform) texture generator's bins")
     if seconds <= 0 or rounds < 1:
         raise ValueError(f"calibration needs seconds > 0 and rounds >= 1, got {seconds} and {rounds}")
     fe = synth.frontend

@@ -58,7 +58,8 @@ class SpectrumCalibration(pl.Callback):
 
     def on_train_end(self, trainer, module):
         dm = trainer.datamodule
-        if not self.seconds or not module.synth.is_waveform or trainer.global_step == 0 or dm is None:
+        if (not self.seconds or not module.synth.is_waveform or module.synth.is_style or trainer.global_step == 0
+                or dm is None):
             return
         from .calibration import calibrate_spectrum
 
@@ -67,7 +68,7 @@ class SpectrumCalibration(pl.Callback):
                  self.gain_db.max(), self.gain_db.square().mean().sqrt())
 
     def on_train_start(self, trainer, module):
-        if self.gain_db is not None and module.synth.is_waveform:  # resumed from a calibrated checkpoint
+        if self.gain_db is not None:  # resumed from a calibrated checkpoint (only texture generators are)
             module.synth.generator.scale_bins(10 ** (-self.gain_db.to(module.device) / 20))
         self.gain_db = None
 

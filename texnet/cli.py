@@ -236,7 +236,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed)
     with all_or_nothing() as keep:
         keep(save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite))
-        keep(save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": spec},
+        stylised = gen.frontend.to_log(spec.abs()) if spec.is_complex() else spec
+        keep(save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": stylised},
                                             gen.frontend.frame_rate, gen.frontend.frequencies()), png,
                          overwrite=args.overwrite))
     print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s): forward pass {gen.timings.forward:.3f} s, "

@@ -6,6 +6,8 @@
   noise) in, a stylised spectrogram of the same length out.
 - :class:`WaveformGenerator`: phase-free; noise in, complex STFT frames out, audio by one inverse STFT
   (trained through the differentiable front end, so no Griffin-Lim at inference).
+- :class:`WaveformStyleGenerator`: phase-free style transfer; a content's log-magnitudes (plus noise) in,
+  complex STFT frames of the stylised sound out, trained against the waveform objective.
 
 Design choices, and why:
 
@@ -59,7 +61,7 @@ class GeneratorConfig:
     while training, a running average of those in eval (the former design) - see :class:`WaveformGenerator`.
     """
 
-    kind: Literal["texture", "style", "waveform"] = "waveform"
+    kind: Literal["texture", "style", "waveform", "waveform_style"] = "waveform"
     channels: int = 96
     kernel_size: int = 3
     dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 1, 2, 4, 8])
@@ -383,14 +385,63 @@ class StyleGenerator(nn.Module):
         return self.body(torch.cat([padded, noise], dim=1))
 
 
+class WaveformStyleGenerator(nn.Module):
+    """Content log-magnitudes ``(batch, n_freq, frames)`` (+ noise) -> complex STFT frames ``(batch, n_freq,
+    frames)`` of the stylised sound: the style-transfer generator of the phase-free design.
+
+    The input side is :class:`StyleGenerator`'s (the content reflect-padded by half the receptive field, one
+    noise scale beside it), the output side :class:`WaveformGenerator`'s (log-magnitude and phase direction
+    per bin, each bin's local mean removed), so it is trained through the inverse STFT against the waveform
+    objective (auditory and spectrum terms included) with the content's own crops as content targets,
+    and makes audio with one inverse STFT. Only ``phase="free"`` and the local-mean centring (or none).
+    """
+
+    def __init__(self, n_freq: int, config: GeneratorConfig | None = None):
+        super().__init__()
+        c = self.config = config or GeneratorConfig(kind="waveform_style")
+        if c.phase != "free":
+            raise ValueError("a waveform style generator emits free phases only (phase='free')")
+        if c.center and (c.center_window < 3 or c.center_window % 2 == 0):
+            raise ValueError(f"a waveform style generator centres by a local mean: center_window odd and >= 3, "
+                             f"got {c.center_window}")
+        self.n_freq = n_freq
+        self.noise_dim = c.noise_channels
+        self.body = _Body(n_freq + self.noise_dim, n_freq, c)
+        self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
+        self.local_window = int(c.center_window) if c.center else 0
+
+    @property
+    def receptive_field(self) -> int:
+        """Content frames that one output frame depends on (the trunk's, and the centring window's)."""
+        return self.body.receptive_field + max(self.local_window - 1, 0)
+
+    set_output_bias = WaveformGenerator.set_output_bias
+
+    def forward(self, content: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        if content.dim() != 3 or content.shape[1] != self.n_freq:
+            raise ValueError(f"expected content (batch, {self.n_freq}, time), got {tuple(content.shape)}")
+        rf = self.receptive_field
+        left = (rf - 1) // 2
+        mode = "reflect" if content.shape[-1] > rf else "replicate"
+        padded = F.pad(content, (left, rf - 1 - left), mode=mode)
+        seeds = [seed + i for i in range(content.shape[0])]
+        noise = make_noise(seeds, 0, padded.shape[-1], self.noise_dim, 1, 2, content.device).to(content)
+        re, im = complex_frames(self.body.raw(torch.cat([padded, noise], dim=1)), self.n_freq, None)
+        if self.local_window:
+            re, im = subtract_local_mean(re, im, self.local_window)
+        return torch.complex(re, im)
+
+
 def build_generator(n_freq: int, config: GeneratorConfig, hop_length: int | None = None) -> nn.Module:
     """The generator ``config`` names; ``hop_length`` (the front end's) is needed by a waveform
     generator with ``phase="advance"``."""
-    kinds = {"texture": TextureGenerator, "style": StyleGenerator, "waveform": WaveformGenerator}
+    kinds = {"texture": TextureGenerator, "style": StyleGenerator, "waveform": WaveformGenerator,
+             "waveform_style": WaveformStyleGenerator}
     if config.kind in kinds:
         with torch.random.fork_rng(devices=[]):  # the weights come from the config's seed, not the global RNG
             torch.manual_seed(int(config.seed))
             if config.kind == "waveform":
                 return WaveformGenerator(n_freq, config, hop_length)
             return kinds[config.kind](n_freq, config)
-    raise ValueError(f"unknown generator kind {config.kind!r} (expected 'texture', 'style' or 'waveform')")
+    raise ValueError(f"unknown generator kind {config.kind!r} (expected 'texture', 'style', 'waveform' or "
+                     "'waveform_style')")

@@ -20,7 +20,7 @@ from torch import nn
 
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend
-from .generators import StyleGenerator, TextureGenerator, WaveformGenerator
+from .generators import StyleGenerator, TextureGenerator, WaveformGenerator, WaveformStyleGenerator
 
 
 @dataclass
@@ -58,11 +58,12 @@ class Synthesizer(nn.Module):
     @property
     def is_waveform(self) -> bool:
         """A phase-free generator: its output is audio, no phase retrieval."""
-        return isinstance(self.generator, WaveformGenerator)
+        return isinstance(self.generator, (WaveformGenerator, WaveformStyleGenerator))
 
     @property
     def is_style(self) -> bool:
-        return isinstance(self.generator, StyleGenerator)
+        """A style-transfer generator: a content sound in (``stylize``), not noise."""
+        return isinstance(self.generator, (StyleGenerator, WaveformStyleGenerator))
 
     @property
     def domain(self) -> str:
@@ -77,17 +78,24 @@ class Synthesizer(nn.Module):
     def render(self, like: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
         """Candidates for the loss for a batch of real crops ``like`` ``(batch, samples)``: a texture
         generator makes as many frames as the crops have from the noise of ``seeds`` (one per item); a
-        style generator stylises the crops (noise from ``seeds[0]``)."""
+        style generator stylises the crops (noise from ``seeds[0]``); a phase-free one's audio has the
+        crops' length."""
         if self.is_style:
-            return self.generator(self.content_of(like), seed=seeds[0])
+            with torch.no_grad():
+                content = self.frontend(like.float())
+            out = self.generator(content, seed=seeds[0])
+            return self.frontend.istft(out, length=like.shape[-1]) if self.is_waveform else out
         out = self.generator(self.generator.make_noise(self.frontend.frames_for_samples(like.shape[-1]), seeds))
         return self.frontend.istft(out) if self.is_waveform else out
 
     def content_of(self, like: torch.Tensor) -> torch.Tensor | None:
-        """The content a render of ``like`` is compared with: the crops' log-magnitudes for a style
-        generator, None for a texture generator."""
+        """The content a render of ``like`` is compared with, in the render's domain: the crops themselves
+        for a phase-free style generator, their log-magnitudes for the spectrogram one, None for a texture
+        generator."""
         if not self.is_style:
             return None
+        if self.is_waveform:
+            return like.float()
         with torch.no_grad():
             return self.frontend(like.float())
 
@@ -138,7 +146,8 @@ class Synthesizer(nn.Module):
 
     @torch.no_grad()
     def stylize_spec(self, content_wave: torch.Tensor, seed: int = 0) -> torch.Tensor:
-        """The stylised log-magnitude ``(freq, frames)`` of a content waveform ``(samples,)``."""
+        """The stylised output ``(freq, frames)`` of a content waveform ``(samples,)``: complex frames of a
+        phase-free style generator, a log-magnitude otherwise (see :meth:`invert`)."""
         if not self.is_style:
             raise ValueError("this checkpoint holds a texture generator: use generate()")
         t0 = time.perf_counter()
