@@ -62,13 +62,24 @@ def _wav(path: Path, wave: torch.Tensor) -> str:
 
 
 def _style_generator(recipe: str, style_file: str, content_file: str, steps: int | None):
-    """The recipe's generator trained on this pair (its own data sizes; ``steps`` or its ``max_steps``)."""
+    """The recipe's generator trained on this pair (its own data sizes; ``steps`` or its ``max_steps``).
+    ``recipe``: a config, then optional ``dotted.key=value`` overrides (``model.objective.content_weight=1``)."""
+    import yaml
+
     from texnet.config import load_yaml
 
-    cfg = load_yaml(X.ROOT / recipe)
+    path, *overrides = recipe.split()
+    cfg = load_yaml(X.ROOT / path)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        *parents, leaf = key.split(".")
+        node = cfg
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[leaf] = yaml.safe_load(value)
     data = {**cfg.get("data", {}), "audio": [style_file], "content": [content_file]}
     steps = steps or cfg.get("trainer", {}).get("max_steps", 800)
-    return X.fit_generator(X.module_kwargs(X.ROOT / recipe), data, steps, accelerator="cpu")
+    return X.fit_generator(X.module_kwargs(cfg), data, steps, accelerator="cpu")
 
 
 def _texture_generator(files: list[str], weights: list[float], steps: int):
@@ -185,7 +196,8 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=None, help="baseline evaluations (default: its own)")
     ap.add_argument("--style-steps", type=int, default=None, help="style-transfer generators' steps (default: "
                     "each recipe's max_steps)")
-    ap.add_argument("--style-recipe", action="append", default=None, help="name=config; repeat (default: "
+    ap.add_argument("--style-recipe", action="append", default=None, help="'name=config [dotted.key=value ...]'; "
+                    "repeat (default: "
                     + ", ".join(STYLE_RECIPES) + ")")
     ap.add_argument("--no-mix", action="store_true", help="style transfer only")
     ap.add_argument("--texture-steps", type=int, default=170, help="mixing generator's steps")

@@ -273,3 +273,28 @@ def test_initial_weights_come_from_the_configs_seed():
     for (name, p), q, r in zip(a.named_parameters(), b.parameters(), c.parameters()):
         assert torch.equal(p, q), name
     assert not all(torch.equal(p, r) for p, r in zip(a.parameters(), c.parameters()))
+
+
+def test_waveform_style_generator_passes_each_bins_content_level_in_its_own_frame():
+    """With the trunk's output silenced, the phase-free style generator's magnitudes are the content's levels
+    times the learnt gain, frame by frame (the skip path is aligned with the content), for any content length;
+    the gain is learnt (it gets a gradient) and the output keeps the content's frame count."""
+    from texnet.generators import WaveformStyleGenerator
+
+    cfg = GeneratorConfig(kind="waveform_style", channels=8, dilations=[1, 2, 4], noise_channels=2, center=False)
+    g = build_generator(9, cfg)
+    assert isinstance(g, WaveformStyleGenerator)
+    with torch.no_grad():
+        g.body.out.weight.zero_()
+        g.body.out.bias.zero_()
+        g.body.out.bias[9:].fill_(1.0)  # a phase direction to normalise
+        g.content_gain.fill_(0.5)
+    for frames in (40, 7):
+        content = torch.rand(2, 9, frames, generator=torch.Generator().manual_seed(frames)) * 3
+        out = g(content)
+        assert out.shape == (2, 9, frames) and out.is_complex()
+        torch.testing.assert_close(out.abs(), torch.exp(0.5 * content), rtol=1e-5, atol=1e-6)
+    g(torch.rand(1, 9, 30)).abs().mean().backward()
+    assert g.content_gain.grad is not None and g.content_gain.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="phase"):
+        build_generator(9, GeneratorConfig(kind="waveform_style", phase="advance"))

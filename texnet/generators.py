@@ -409,6 +409,9 @@ class WaveformStyleGenerator(nn.Module):
         self.body = _Body(n_freq + self.noise_dim, n_freq, c)
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
         self.local_window = int(c.center_window) if c.center else 0
+        # each bin's content level passed straight to its output log-magnitude, with a learnt gain: the trunk's
+        # channels are far fewer than the bins, too few to carry a voice's harmonics through
+        self.content_gain = nn.Parameter(torch.zeros(n_freq))
 
     @property
     def receptive_field(self) -> int:
@@ -426,7 +429,10 @@ class WaveformStyleGenerator(nn.Module):
         padded = F.pad(content, (left, rf - 1 - left), mode=mode)
         seeds = [seed + i for i in range(content.shape[0])]
         noise = make_noise(seeds, 0, padded.shape[-1], self.noise_dim, 1, 2, content.device).to(content)
-        re, im = complex_frames(self.body.raw(torch.cat([padded, noise], dim=1)), self.n_freq, None)
+        out = self.body.raw(torch.cat([padded, noise], dim=1))
+        at = (self.body.receptive_field - 1) // 2  # the trunk's frame j is the padded content's frame j + at
+        m = out[:, : self.n_freq] + self.content_gain[:, None] * padded[..., at: at + out.shape[-1]]
+        re, im = complex_frames(torch.cat([m, out[:, self.n_freq:]], dim=1), self.n_freq, None)
         if self.local_window:
             re, im = subtract_local_mean(re, im, self.local_window)
         return torch.complex(re, im)
