@@ -200,7 +200,7 @@ class WaveformStream(nn.Module):
         for blk in self.blocks:
             h = blk(h)
         re, im = self._complex(self.out(F.leaky_relu(self.out_norm(h), 0.2)), t0 - self.local_window // 2)
-        frames = self._center(re, im)
+        frames = self._center(re, im, False)
         zeros = torch.zeros((self.r - 1) * self.hop, device=self.window.device)
         wave, _, _ = self._ola(frames, zeros, zeros.clone())
         skip = start + self.half - t0 * self.hop
@@ -269,7 +269,7 @@ class WaveformStream(nn.Module):
             self.raw_re, self.raw_im = re[..., re.shape[-1] - keep:], im[..., im.shape[-1] - keep:]
             if re.shape[-1] < self.local_window:
                 return torch.zeros(0, self.n_freq, dtype=torch.complex64, device=re.device)
-        return self._center(re, im)
+        return self._center(re, im, True)
 
     def _complex(self, out: torch.Tensor, start: int):
         """:class:`WaveformGenerator`'s uncentred frames (real, imaginary) ``(1, n_freq, k)`` of the last layer's
@@ -279,14 +279,31 @@ class WaveformStream(nn.Module):
                                                                    self.n_fft, out.device))
         return complex_frames(out, self.n_freq, None)
 
-    def _center(self, re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    def _center(self, re: torch.Tensor, im: torch.Tensor, streaming: bool) -> torch.Tensor:
         """The eval-mode centring of uncentred frames ``(1, n_freq, k + center_window - 1)``: complex frames
-        ``(k, n_freq)``, time-major as the inverse FFT takes them (a strided complex() is several times slower)."""
+        ``(k, n_freq)``, time-major as the inverse FFT takes them (a strided complex() is several times slower).
+        ``streaming``: a block's few frames (the same means to float rounding); else exactly the one pass's."""
         if self.local_window > 0:
-            re, im = subtract_local_mean(re, im, self.local_window)
+            re, im = self._local_centre(re, im) if streaming else subtract_local_mean(re, im, self.local_window)
         elif self.center:
             re, im = subtract_mean(re, im, self.mean_frame)
         return torch.complex(re[0].t(), im[0].t())
+
+    def _local_centre(self, re: torch.Tensor, im: torch.Tensor):
+        """:func:`~texnet.generators.subtract_local_mean`; for a few frames (a real-time block) the window means
+        as one product with a band of ones: the block algorithm's passes over the padded window cost several
+        times the rest of a 20 ms block (``bench/RESULTS.md``, "Real-time streaming")."""
+        w = self.local_window
+        n = re.shape[-1]
+        k = n - w + 1
+        if k > w:
+            return subtract_local_mean(re, im, w)
+        i = torch.arange(n, device=re.device)[:, None]
+        j = torch.arange(k, device=re.device)[None, :]
+        band = ((i >= j) & (i < j + w)).to(re.dtype) * (1.0 / w)  # (n, k): frame i is in the window of output j
+        mean = torch.matmul(torch.cat([re[0], im[0]]), band)  # (2 * n_freq, k)
+        half = w // 2
+        return re[..., half: half + k] - mean[: self.n_freq][None], im[..., half: half + k] - mean[self.n_freq:][None]
 
     def _overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
         wave, self.ola, self.env = self._ola(frames, self.ola, self.env)
