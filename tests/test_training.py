@@ -252,19 +252,28 @@ def test_train_print_config_runs():
     assert "n_filters: 32" in r.stdout and "audio:" in r.stdout
 
 
-def test_style_generator_trains_and_stylizes(tmp_path):
-    """Style mode: content crops in, content + style loss falls, stylize() keeps the content's length."""
+def _train_style(tmp_path, generator: dict, objective: dict | None = None, scale: str | None = None):
+    """A style-transfer generator trained 4 steps on tiny.yaml with speech as content; loaded back."""
     import yaml
 
     cfg = yaml.safe_load(TINY.read_text())
-    cfg["model"]["generator"] = {"kind": "style", "channels": 16, "dilations": [1, 2], "noise_channels": 2}
+    cfg["model"]["generator"] = {"channels": 16, "dilations": [1, 2], "noise_channels": 2, **generator}
+    if objective:
+        cfg["model"]["objective"] = objective
+    if scale:
+        cfg["model"]["frontend"]["scale"] = scale
     cfg["data"]["content"] = ["data/speech.ogg"]
     cfg["compare"] = {"enabled": False}
     cfg["trainer"]["max_steps"] = 4
     path = tmp_path / "style.yaml"
     path.write_text(yaml.safe_dump(cfg))
     train(tmp_path / "run", "--config", str(path))
-    g = load_generator(tmp_path / "run" / "last.ckpt")
+    return load_generator(tmp_path / "run" / "last.ckpt")
+
+
+def test_style_generator_trains_and_stylizes(tmp_path):
+    """Style mode: content crops in, content + style loss falls, stylize() keeps the content's length."""
+    g = _train_style(tmp_path, {"kind": "style"})
     content = torch.randn(22050) * 0.1
     out = g.stylize(content, n_iter=2)
     assert abs(out.shape[-1] - 22050) <= g.frontend.hop_length
@@ -276,20 +285,8 @@ def test_waveform_style_generator_trains_against_the_waveform_objective_and_styl
     """Phase-free style transfer: trained through the inverse STFT against the waveform objective with the
     content crops as content; the checkpoint stylises by one inverse STFT (no phase retrieval), keeps the
     content's length, is left uncalibrated and refuses to make a texture; the stylize command writes it."""
-    import yaml
-
-    cfg = yaml.safe_load(TINY.read_text())
-    cfg["model"]["generator"] = {"kind": "waveform_style", "channels": 16, "dilations": [1, 2], "noise_channels": 2,
-                                 "center_window": 5}
-    cfg["model"]["objective"] = {"resolutions": [128, 512], "band_whitening": 0.5, "auditory_segment_s": 0.2}
-    cfg["model"]["frontend"]["scale"] = "power"
-    cfg["data"]["content"] = ["data/speech.ogg"]
-    cfg["compare"] = {"enabled": False}
-    cfg["trainer"]["max_steps"] = 4
-    path = tmp_path / "style.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    train(tmp_path / "run", "--config", str(path))
-    g = load_generator(tmp_path / "run" / "last.ckpt")
+    g = _train_style(tmp_path, {"kind": "waveform_style", "center_window": 5},
+                     {"resolutions": [128, 512], "band_whitening": 0.5, "auditory_segment_s": 0.2}, "power")
     assert g.is_style and g.is_waveform and g.domain == "waveform"
     content = torch.randn(22050) * 0.1
     spec = g.stylize_spec(content, seed=1)

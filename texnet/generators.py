@@ -373,16 +373,24 @@ class StyleGenerator(nn.Module):
     set_output_bias = TextureGenerator.set_output_bias
 
     def forward(self, content: torch.Tensor, seed: int = 0) -> torch.Tensor:
-        if content.dim() != 3 or content.shape[1] != self.n_freq:
-            raise ValueError(f"expected content (batch, {self.n_freq}, time), got {tuple(content.shape)}")
-        rf = self.receptive_field
-        left = (rf - 1) // 2
-        # reflect padding needs more frames than the pad; replicate covers very short inputs
-        mode = "reflect" if content.shape[-1] > rf else "replicate"
-        padded = F.pad(content, (left, rf - 1 - left), mode=mode)
-        seeds = [seed + i for i in range(content.shape[0])]
-        noise = make_noise(seeds, 0, padded.shape[-1], self.noise_dim, 1, 2, content.device).to(content)
-        return self.body(torch.cat([padded, noise], dim=1))
+        _, x = content_input(content, self.n_freq, self.receptive_field, self.noise_dim, seed)
+        return self.body(x)
+
+
+def content_input(content: torch.Tensor, n_freq: int, receptive_field: int, noise_dim: int,
+                  seed: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """A style generator's input: the content ``(batch, n_freq, frames)`` padded by half the receptive field on
+    each side, and that beside one scale of noise (``noise_dim`` channels, seeds ``seed + item``):
+    ``(batch, n_freq, frames + receptive_field - 1)``, ``(batch, n_freq + noise_dim, same)``."""
+    if content.dim() != 3 or content.shape[1] != n_freq:
+        raise ValueError(f"expected content (batch, {n_freq}, time), got {tuple(content.shape)}")
+    left = (receptive_field - 1) // 2
+    # reflect padding needs more frames than the pad; replicate covers very short inputs
+    mode = "reflect" if content.shape[-1] > receptive_field else "replicate"
+    padded = F.pad(content, (left, receptive_field - 1 - left), mode=mode)
+    seeds = [seed + i for i in range(content.shape[0])]
+    noise = make_noise(seeds, 0, padded.shape[-1], noise_dim, 1, 2, content.device).to(content)
+    return padded, torch.cat([padded, noise], dim=1)
 
 
 class WaveformStyleGenerator(nn.Module):
@@ -421,15 +429,8 @@ class WaveformStyleGenerator(nn.Module):
     set_output_bias = WaveformGenerator.set_output_bias
 
     def forward(self, content: torch.Tensor, seed: int = 0) -> torch.Tensor:
-        if content.dim() != 3 or content.shape[1] != self.n_freq:
-            raise ValueError(f"expected content (batch, {self.n_freq}, time), got {tuple(content.shape)}")
-        rf = self.receptive_field
-        left = (rf - 1) // 2
-        mode = "reflect" if content.shape[-1] > rf else "replicate"
-        padded = F.pad(content, (left, rf - 1 - left), mode=mode)
-        seeds = [seed + i for i in range(content.shape[0])]
-        noise = make_noise(seeds, 0, padded.shape[-1], self.noise_dim, 1, 2, content.device).to(content)
-        out = self.body.raw(torch.cat([padded, noise], dim=1))
+        padded, x = content_input(content, self.n_freq, self.receptive_field, self.noise_dim, seed)
+        out = self.body.raw(x)
         at = (self.body.receptive_field - 1) // 2  # the trunk's frame j is the padded content's frame j + at
         m = out[:, : self.n_freq] + self.content_gain[:, None] * padded[..., at: at + out.shape[-1]]
         re, im = complex_frames(torch.cat([m, out[:, self.n_freq:]], dim=1), self.n_freq, None)
