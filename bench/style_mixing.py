@@ -176,7 +176,7 @@ def picture(outputs: dict, path: Path, title: str) -> None:
 
     specs = {k: X._judge_spec(w) for k, w in outputs.items()}
     freqs = torch.linspace(0, SR / 2, next(iter(specs.values())).shape[0])
-    save_figure(spectrogram_figure(specs, SR / 256, freqs, title=title), path)
+    save_figure(spectrogram_figure(specs, SR / 256, freqs, title=title, columns=4), path)
 
 
 def table(rows: list[dict], keys: list[str], first: str) -> str:

@@ -39,3 +39,12 @@ def test_figure_of_a_decimated_spectrogram_spans_its_true_duration():
         assert abs(right - 10_000 / frame_rate) < 5 / frame_rate  # the last pooled column may be partial
     finally:
         plt.close(fig)
+
+
+def test_spectrogram_figure_wraps_panels_into_rows():
+    specs = {f"panel {i}": torch.rand(20, 30 + i) for i in range(7)}
+    fig = spectrogram_figure(specs, 43.0, torch.linspace(0, 11025, 20), title="seven", columns=4)
+    shown = [ax for ax in fig.axes if ax.get_visible() and ax.get_title().startswith("panel")]
+    assert [ax.get_title() for ax in shown] == list(specs)
+    rows = sorted({round(ax.get_position().y0, 3) for ax in shown})
+    assert len(rows) == 2 and sum(ax.get_position().y0 > rows[0] + 1e-3 for ax in shown) == 4

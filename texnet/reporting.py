@@ -36,25 +36,31 @@ def decimate(spec: torch.Tensor, max_frames: int = MAX_PICTURE_FRAMES,
 
 
 def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs: torch.Tensor | None = None,
-                       title: str | None = None):
+                       title: str | None = None, columns: int | None = None):
     """Side-by-side spectrograms (a front end's log scale) ``{name: (freq, time)}`` on one colour scale; returns a Figure.
 
     Long or tall spectrograms are drawn from their :func:`decimate`\ d form (time and frequency axes keep
-    their true extent)."""
+    their true extent). ``columns``: at most that many per row (rows of equal widths), else one row whose
+    widths follow the spectrograms' lengths."""
     n = len(specs)
-    widths = [max(s.shape[-1], 1) for s in specs.values()]
-    fig, axes = plt.subplots(1, n, figsize=(min(4 + 3 * n, 18), 3.6), squeeze=False,
-                             gridspec_kw={"width_ratios": widths})
+    cols = min(columns or n, n)
+    rows = -(-n // cols)
+    kw = {"gridspec_kw": {"width_ratios": [max(s.shape[-1], 1) for s in specs.values()]}} if rows == 1 else {}
+    fig, grid = plt.subplots(rows, cols, figsize=(min(4 + 3 * cols, 18), 0.4 + 3.2 * rows), squeeze=False, **kw)
+    axes = grid.ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
     vmax = max(float(s.max()) for s in specs.values())
-    for ax, (name, spec) in zip(axes[0], specs.items()):
+    for ax, (name, spec) in zip(axes, specs.items()):
         s, k = decimate(spec.cpu())
         top = float(freqs[-1]) if freqs is not None else spec.shape[0]
         im = ax.imshow(s.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
                        extent=[0, s.shape[-1] * k / frame_rate, 0, top])
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("time (s)")
-    axes[0][0].set_ylabel("frequency (Hz)" if freqs is not None else "bin")
-    fig.colorbar(im, ax=axes[0].tolist(), label="level (the front end's log scale)", fraction=0.03)
+    for ax in grid[:, 0]:
+        ax.set_ylabel("frequency (Hz)" if freqs is not None else "bin")
+    fig.colorbar(im, ax=axes[:n].tolist(), label="level (the front end's log scale)", fraction=0.03)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
