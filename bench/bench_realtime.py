@@ -99,7 +99,7 @@ def main() -> None:
     print(acc, flush=True)
     head = ["variant", "block", "samples per block (mean)", "CPU ms per block: mean", "p99", "max",
             "max / block duration", "x real time (CPU)", "x real time (clock)"]
-    text = (f"`python bench/bench_realtime.py` ({time.strftime('%Y-%m-%d')}; {machine['cpu']}, {machine['cores']} "
+    text = (f"`python bench/bench_realtime.py` ({machine['cpu']}, {machine['cores']} "
             f"cores, torch {machine['torch']}, ONE torch thread; load average "
             f"{' / '.join(f'{x:.1f}' for x in machine['load'])} at the start, other jobs shared the CPU). The "
             f"default generator (initial weights), n_fft {fe.n_fft}, hop {fe.hop_length} "

@@ -45,7 +45,7 @@ class WaveformStream(nn.Module):
     ``reset(seed, start_frame)`` starts at sample ``start_frame * hop``; ``read(n)`` returns the next ``n``
     samples ``(n,)``; ``forward(n_frames)`` reads ``n_frames * hop``. ``render(seed, start_frame, n_frames)``
     is the same audio in one pass, leaving the stream untouched. Works on the generator's device; the
-    generator must be in eval mode (its running mean frame is what is removed)."""
+    generator must be in eval mode (with ``center_window=0`` its running mean frame is what is removed)."""
 
     dilations: List[int]
     norm_cache: List[torch.Tensor]
@@ -58,7 +58,7 @@ class WaveformStream(nn.Module):
         if not isinstance(g, WaveformGenerator):
             raise ValueError("real-time streaming needs a phase-free waveform generator")
         if g.training:
-            raise ValueError("put the generator in eval mode first (its running mean frame is what is removed)")
+            raise ValueError("put the generator in eval mode first (it computes as in inference only then)")
         n_fft = g.n_fft
         if window.shape != (n_fft,):
             raise ValueError(f"window of {tuple(window.shape)} samples for n_fft {n_fft}")
