@@ -48,3 +48,5 @@ def test_spectrogram_figure_wraps_panels_into_rows():
     assert [ax.get_title() for ax in shown] == list(specs)
     rows = sorted({round(ax.get_position().y0, 3) for ax in shown})
     assert len(rows) == 2 and sum(ax.get_position().y0 > rows[0] + 1e-3 for ax in shown) == 4
+    # time labels only under each column's bottom panel (the top row's fourth has no panel below it)
+    assert [bool(ax.get_xlabel()) for ax in shown] == [False, False, False, True, True, True, True]

@@ -51,13 +51,14 @@ def spectrogram_figure(specs: dict[str, torch.Tensor], frame_rate: float, freqs:
     for ax in axes[n:]:
         ax.set_visible(False)
     vmax = max(float(s.max()) for s in specs.values())
-    for ax, (name, spec) in zip(axes, specs.items()):
+    for i, (ax, (name, spec)) in enumerate(zip(axes, specs.items())):
         s, k = decimate(spec.cpu())
         top = float(freqs[-1]) if freqs is not None else spec.shape[0]
         im = ax.imshow(s.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
                        extent=[0, s.shape[-1] * k / frame_rate, 0, top])
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("time (s)")
+        if i >= n - cols:  # the bottom panel of its column (a label higher up would cover a title below it)
+            ax.set_xlabel("time (s)")
     for ax in grid[:, 0]:
         ax.set_ylabel("frequency (Hz)" if freqs is not None else "bin")
     fig.colorbar(im, ax=axes[:n].tolist(), label="level (the front end's log scale)", fraction=0.03)
