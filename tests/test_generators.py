@@ -298,3 +298,5 @@ def test_waveform_style_generator_passes_each_bins_content_level_in_its_own_fram
     assert g.content_gain.grad is not None and g.content_gain.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="phase"):
         build_generator(9, GeneratorConfig(kind="waveform_style", phase="advance"))
+    with pytest.raises(ValueError, match="center_window"):  # no running mean frame: a local window or none
+        build_generator(9, GeneratorConfig(kind="waveform_style", center_window=0))

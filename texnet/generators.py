@@ -234,6 +234,29 @@ def subtract_mean(re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor) -> Tup
     return re - mean[0, :, None], im - mean[1, :, None]
 
 
+def centring_window(config: GeneratorConfig, mean_frame: bool) -> int:
+    """The local-mean window ``config`` asks of a phase-free generator (0: none, or the mean frame where
+    ``mean_frame`` allows it), checked."""
+    if not config.center:
+        return 0
+    w = int(config.center_window)
+    if (w != 0 or not mean_frame) and (w < 3 or w % 2 == 0):
+        raise ValueError(f"center_window must be odd and >= 3{' (or 0)' if mean_frame else ''}, got {w}")
+    return w
+
+
+class _LocallyCentred:
+    """The receptive field of a generator whose trunk ``body`` feeds a centring window ``local_window``."""
+
+    body: "_Body"
+    local_window: int
+
+    @property
+    def receptive_field(self) -> int:
+        """Input frames that one output frame depends on (the trunk's, and the centring window's)."""
+        return self.body.receptive_field + max(self.local_window - 1, 0)
+
+
 def subtract_local_mean(re: torch.Tensor, im: torch.Tensor, window: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Frames ``(batch, n_freq, frames + window - 1)`` -> ``(batch, n_freq, frames)``: each frame less the
     mean of the ``window`` frames centred on it (valid: the first and last ``window // 2`` frames only feed
@@ -256,7 +279,7 @@ def subtract_local_mean(re: torch.Tensor, im: torch.Tensor, window: int) -> Tupl
     return re[..., half: t - half] - mean[:b], im[..., half: t - half] - mean[b:]
 
 
-class WaveformGenerator(TextureGenerator):
+class WaveformGenerator(_LocallyCentred, TextureGenerator):
     """Phase-free texture generator: noise -> complex STFT frames -> waveform by one inverse STFT.
 
     The trunk is the texture generator's; its last layer emits ``3 * n_freq`` channels per frame: a
@@ -284,17 +307,10 @@ class WaveformGenerator(TextureGenerator):
             raise ValueError("phase='advance' needs the front end's hop_length")
         self.n_fft = 2 * (n_freq - 1)
         self.hop_length = hop_length
-        if c.center and c.center_window != 0 and (c.center_window < 3 or c.center_window % 2 == 0):
-            raise ValueError(f"center_window must be odd and >= 3 (or 0), got {c.center_window}")
+        self.local_window = centring_window(c, mean_frame=True)
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
-        self.local_window = int(c.center_window) if c.center else 0
         if c.center and not self.local_window:
             self.register_buffer("mean_frame", torch.zeros(2, n_freq))  # running (real, imag) mean per bin
-
-    @property
-    def receptive_field(self) -> int:
-        """Noise frames that one output frame depends on (the trunk's, and the centring window's)."""
-        return self.body.receptive_field + max(self.local_window - 1, 0)
 
     @torch.no_grad()
     def set_output_bias(self, mean_mag: torch.Tensor) -> None:
@@ -393,7 +409,7 @@ def content_input(content: torch.Tensor, n_freq: int, receptive_field: int, nois
     return padded, torch.cat([padded, noise], dim=1)
 
 
-class WaveformStyleGenerator(nn.Module):
+class WaveformStyleGenerator(_LocallyCentred, nn.Module):
     """Content log-magnitudes ``(batch, n_freq, frames)`` (+ noise) -> complex STFT frames ``(batch, n_freq,
     frames)`` of the stylised sound: the style-transfer generator of the phase-free design.
 
@@ -409,22 +425,14 @@ class WaveformStyleGenerator(nn.Module):
         c = self.config = config or GeneratorConfig(kind="waveform_style")
         if c.phase != "free":
             raise ValueError("a waveform style generator emits free phases only (phase='free')")
-        if c.center and (c.center_window < 3 or c.center_window % 2 == 0):
-            raise ValueError(f"a waveform style generator centres by a local mean: center_window odd and >= 3, "
-                             f"got {c.center_window}")
+        self.local_window = centring_window(c, mean_frame=False)
         self.n_freq = n_freq
         self.noise_dim = c.noise_channels
         self.body = _Body(n_freq + self.noise_dim, n_freq, c)
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
-        self.local_window = int(c.center_window) if c.center else 0
         # each bin's content level passed straight to its output log-magnitude, with a learnt gain: the trunk's
         # channels are far fewer than the bins, too few to carry a voice's harmonics through
         self.content_gain = nn.Parameter(torch.zeros(n_freq))
-
-    @property
-    def receptive_field(self) -> int:
-        """Content frames that one output frame depends on (the trunk's, and the centring window's)."""
-        return self.body.receptive_field + max(self.local_window - 1, 0)
 
     set_output_bias = WaveformGenerator.set_output_bias
 
