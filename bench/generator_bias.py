@@ -6,9 +6,11 @@
 Prints, in units of the clip's own half-to-half distance d(A, B) (:func:`texnet.metrics.texture_distance`):
 the outputs' mean ratio to the unseen half B; the distance of their seed-averaged statistics to B and to the
 training half A (bias: a generator reproducing A's statistics exactly scores 0 against A and 1.0 against B);
-the mean distance between two outputs (spread). Then, per ERB band, the mean absolute cross-band correlation
+the mean distance between two outputs (spread); the same three per statistic group, each in units of that
+group's half-to-half error. Then, per ERB band, the mean absolute cross-band correlation
 error against B of the seed-averaged outputs and of A. Made for wind (bench/RESULTS.md, "The generator's
-frame length").
+frame length") and
+for every clip ("What the judge allows").
 """
 from __future__ import annotations
 
@@ -46,6 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  seed-averaged statistics vs B: {texture_distance(avg, sb)['score'] / base:.2f}; "
           f"vs training half A (bias): {texture_distance(avg, sa)['score'] / base:.2f}")
     print(f"  between two outputs (spread): {sum(pair) / len(pair):.2f}")
+    # the same per statistic group, each in units of its own half-to-half error
+    half = texture_distance(sa, sb)
+    to_b = [texture_distance(s, sb) for s in st]
+    to_a_avg = texture_distance(avg, sa)
+    apart = [texture_distance(st[i], st[j]) for i in range(n) for j in range(i + 1, n)]
+    print("  per group (units of the halves' own error in that group): outputs vs B / bias vs A / spread")
+    for g in STAT_GROUPS:
+        unit = max(half[g], 1e-12)
+        print(f"    {g:>8}: {sum(d[g] for d in to_b) / n / unit:.2f} / {to_a_avg[g] / unit:.2f} / "
+              f"{sum(d[g] for d in apart) / len(apart) / unit:.2f}   (halves {half[g]:.3f} of the score's "
+              f"{base * len(STAT_GROUPS):.3f} sum)")
     k = sb["corr"].shape[0]
     off = ~torch.eye(k, dtype=torch.bool)
 
