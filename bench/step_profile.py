@@ -52,7 +52,7 @@ def main() -> None:
     for rep in range(args.repeats + 1):
         opt.zero_grad()
         t = time.perf_counter()
-        wave = synth.render(crops, seeds)
+        wave, _ = synth.render(crops, seeds)
         t_render = time.perf_counter() - t
         x = wave.detach().requires_grad_()
         pieces = {}
@@ -69,7 +69,7 @@ def main() -> None:
         t_back = _clock(lambda: wave.backward(x.grad))
         t_opt = _clock(opt.step)
         opt.zero_grad()
-        t_whole = _clock(lambda: (loss(synth.render(crops, seeds), pooled=True).total.mean().backward(), opt.step()))
+        t_whole = _clock(lambda: (loss(synth.render(crops, seeds)[0], pooled=True).total.mean().backward(), opt.step()))
         if rep == 0:
             continue  # warm-up
         add("generator forward", t_render)

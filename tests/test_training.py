@@ -112,7 +112,7 @@ def tiny_module(kind: str = "texture", **objective):
     from texnet.loss import ObjectiveConfig
     from texnet.module import TextureModule
 
-    return TextureModule(FrontendConfig(n_fft=256, hop_length=64, scale="log1p" if kind != "waveform" else "power"),
+    return TextureModule(FrontendConfig(n_fft=256, hop_length=64, scale="power" if kind.startswith("waveform") else "log1p"),
                          DescriptorConfig(n_filters=32, kernel_sizes=[5]), ObjectiveConfig(**{**SPECTROGRAM, **objective}),
                          GeneratorConfig(kind=kind, channels=16, dilations=[1, 2, 4], noise_channels=4, noise_scales=2),
                          lr=3e-3)
@@ -142,7 +142,7 @@ def test_a_few_steps_lower_the_loss():
     # the loss trained on is the style of the whole batch pooled, not the mean per crop
     with torch.no_grad():
         style = m._step_losses(batch, [7, 8]).style
-        renders = m.synth.render(batch, [7, 8])
+        renders, _ = m.synth.render(batch, [7, 8])
         assert style.item() == pytest.approx(m.loss(renders, pooled=True).style.item(), rel=1e-5)
         assert style.item() != pytest.approx(m.loss(renders).style.mean().item(), rel=1e-3)
 
@@ -155,11 +155,28 @@ def test_every_generator_kind_renders_into_the_same_loss(kind):
     m = tiny_module(kind, **objective)
     waves, batch = fire_crops()
     m.set_targets(waves)
-    renders = m.synth.render(batch, [1, 2])
-    assert renders.dim() == (2 if kind == "waveform" else 3) and m.loss.domain == m.synth.domain
+    renders, content = m.synth.render(batch, [1, 2])
+    assert renders.dim() == (2 if kind == "waveform" else 3) and m.loss.domain == m.synth.domain and content is None
     m._step_losses(batch, [1, 2]).total.mean().backward()
     grads = [p.grad for p in m.generator.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("kind", ["style", "waveform_style"])
+def test_a_style_generator_renders_with_its_content(kind):
+    """A style generator's render comes with what it is compared with: the crops' log-magnitudes (its own
+    input) for the spectrogram-domain one, the crops themselves for the phase-free one; gradients flow."""
+    objective = {"resolutions": [128, 512], "band_whitening": 0.5} if kind == "waveform_style" else {}
+    m = tiny_module(kind, **objective)
+    waves, batch = fire_crops()
+    m.set_targets(waves)
+    renders, content = m.synth.render(batch, [1, 2])
+    if kind == "style":
+        assert torch.equal(content, m.synth.frontend(batch)) and renders.shape == content.shape
+    else:
+        assert torch.equal(content, batch) and renders.shape == batch.shape
+    m._step_losses(batch, [1, 2]).total.mean().backward()
+    assert all(p.grad is not None for p in m.generator.parameters() if p.requires_grad)
 
 
 def test_data_module_hands_over_the_targets_and_checks_the_crop(tmp_path):

@@ -81,7 +81,8 @@ class TextureModule(pl.LightningModule):
 
     def _step_losses(self, batch: torch.Tensor, seeds: list[int]):
         """The loss terms of the renders for a batch of crops ``(batch, samples)``, pooled over the batch."""
-        return self.loss(self.synth.render(batch, seeds), pooled=True, content=self.synth.content_of(batch))
+        renders, content = self.synth.render(batch, seeds)
+        return self.loss(renders, pooled=True, content=content)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int):
         if not self._targets_ready:

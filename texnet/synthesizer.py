@@ -75,29 +75,25 @@ class Synthesizer(nn.Module):
         return build_descriptor(self.frontend.n_freq, self.descriptor_config)
 
     # ---- training ------------------------------------------------------------------------------
-    def render(self, like: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
-        """Candidates for the loss for a batch of real crops ``like`` ``(batch, samples)``: a texture
-        generator makes as many frames as the crops have from the noise of ``seeds`` (one per item); a
-        style generator stylises the crops (noise from ``seeds[0]``); a phase-free one's audio has the
-        crops' length."""
-        if self.is_style:
-            with torch.no_grad():
-                content = self.frontend(like.float())
-            out = self.generator(content, seed=seeds[0])
-            return self.frontend.istft(out, length=like.shape[-1]) if self.is_waveform else out
-        out = self.generator(self.generator.make_noise(self.frontend.frames_for_samples(like.shape[-1]), seeds))
-        return self.frontend.istft(out) if self.is_waveform else out
-
-    def content_of(self, like: torch.Tensor) -> torch.Tensor | None:
-        """The content a render of ``like`` is compared with, in the render's domain: the crops themselves
-        for a phase-free style generator, their log-magnitudes for the spectrogram one, None for a texture
-        generator."""
+    def render(self, like: torch.Tensor, seeds: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Candidates for the loss for a batch of real crops ``like`` ``(batch, samples)``, and the content
+        they are compared with. A texture generator makes as many frames as the crops have from the noise
+        of ``seeds`` (one per item; no content); a style generator stylises the crops (noise from
+        ``seeds[0]``), its content the crops themselves for a phase-free one (whose audio has the crops'
+        length), their log-magnitudes (its own input, one STFT) for the spectrogram-domain one."""
         if not self.is_style:
-            return None
+            out = self.generator(self.generator.make_noise(self.frontend.frames_for_samples(like.shape[-1]), seeds))
+            return (self.frontend.istft(out) if self.is_waveform else out), None
+        content, out = self._stylize_frames(like, seeds[0])
         if self.is_waveform:
-            return like.float()
+            return self.frontend.istft(out, length=like.shape[-1]), like.float()
+        return out, content
+
+    def _stylize_frames(self, wave: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A style generator's input log-magnitudes and its output for waveforms ``(batch, samples)``."""
         with torch.no_grad():
-            return self.frontend(like.float())
+            content = self.frontend(wave.float())
+        return content, self.generator(content, seed=seed)
 
     @torch.no_grad()
     def set_start(self, waves: Sequence[torch.Tensor], weights: torch.Tensor) -> None:
@@ -151,7 +147,7 @@ class Synthesizer(nn.Module):
         if not self.is_style:
             raise ValueError("this checkpoint holds a texture generator: use generate()")
         t0 = time.perf_counter()
-        spec = self.generator(self.frontend(content_wave), seed=seed)[0]
+        spec = self._stylize_frames(content_wave.reshape(1, -1), seed)[1][0]
         self.timings.forward = time.perf_counter() - t0
         return spec
 
