@@ -22,12 +22,14 @@ def run(*args):
 @pytest.fixture(scope="module")
 def wavs(tmp_path_factory, clip):
     """A 5 s rain reference, two 2 s candidates (rain from the reference's first half, fire), a 3 s
-    reference (too short for the ratios), a too-short file and a file that is not audio."""
+    reference (too short for the ratios), a 6 s one (long enough for the ratio's floor), a too-short file and
+    a file that is not audio."""
     d = tmp_path_factory.mktemp("evaluate")
-    rain, fire = clip("rain", 5.0), clip("fire", 2.0)
+    rain, fire = clip("rain", 6.0), clip("fire", 2.0)
     paths = {"ref": d / "ref.wav", "rain": d / "rain.wav", "fire": d / "fire.wav", "ref3": d / "ref3.wav",
-             "short": d / "short.wav", "junk": d / "junk.wav"}
-    save_wav(paths["ref"], rain, SR)
+             "ref6": d / "ref6.wav", "short": d / "short.wav", "junk": d / "junk.wav"}
+    save_wav(paths["ref"], rain[: 5 * SR], SR)
+    save_wav(paths["ref6"], rain, SR)
     save_wav(paths["rain"], rain[: 2 * SR], SR)
     save_wav(paths["fire"], fire, SR)
     save_wav(paths["ref3"], rain[: 3 * SR], SR)
@@ -84,6 +86,19 @@ def test_short_reference_has_no_ratios(wavs, capsys):
     c = report["candidates"][0]
     assert c["texture_ratio"] is None and c["heldout_style_ratio"] is None and report["diversity"] is None
     assert any("shorter than" in n for n in report["notes"])
+
+
+def test_the_ratios_floor_for_a_long_enough_reference(wavs, capsys):
+    """A reference of four quarters of at least 1.5 s gets the floor of its texture ratio, in the table and the
+    JSON; a shorter one none."""
+    rc, out, err = in_process(capsys, wavs["ref6"], wavs["rain"])
+    assert rc == 0, err
+    assert "a perfect generator of the 1st half that varies like the recording: about 1." in out
+    rc, out, err = in_process(capsys, wavs["ref6"], wavs["rain"], "--json")
+    floor = json.loads(out)["reference"]["ratio_floor"]
+    assert floor["own_variation"] > floor["independent"] > 0.5
+    rc, out, err = in_process(capsys, wavs["ref"], wavs["rain"], "--json")
+    assert json.loads(out)["reference"]["ratio_floor"] is None
 
 
 def test_bad_audio_is_one_line_exit_2(wavs):

@@ -245,6 +245,24 @@ def test_texture_ratios_matches_texture_ratio(clips):
     assert many[1]["ratio"] == pytest.approx(1.0)
 
 
+def test_texture_ratio_floor_is_the_judge_on_quarters_and_sits_above_an_independent_excerpt(clips):
+    """The floor's "independent" is texture_ratios' own mean over every arrangement of the quarters; a perfect
+    model of the first quarter that varies like the recording scores higher (about sqrt(1.5) for independent
+    errors); too short a recording has no floor."""
+    import itertools
+
+    rain = clips["rain"][: 8 * SR]
+    floor = M.texture_ratio_floor(rain, SR)
+    n = rain.shape[0] // 4
+    q = [rain[i * n:(i + 1) * n] for i in range(4)]
+    direct = [M.texture_ratios(q[a], q[b], [q[c]], SR)[0]["ratio"]
+              for a, b in itertools.permutations(range(4), 2) for c in range(4) if c not in (a, b)]
+    assert floor["independent"] == pytest.approx(float(np.mean(direct)), rel=1e-6)
+    assert 1.05 < floor["own_variation"] < 1.5 and floor["own_variation"] > floor["independent"]
+    assert floor["own_variation_low"] <= floor["own_variation"] <= floor["own_variation_high"]
+    assert M.texture_ratio_floor(rain[: int(5.9 * SR)], SR) is None
+
+
 def test_spectral_lines_count_added_tones_not_noise_or_level():
     """White noise has no line; each steady tone 23 dB under the noise's total power adds one peak (or
     two neighbouring bins) at its frequency; level does not matter; only 50-4000 Hz counts."""

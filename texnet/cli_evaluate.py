@@ -18,7 +18,8 @@ from pathlib import Path
 GUIDE = """how to read (calibrated on the bundled clips, see texnet/metrics.py):
   texture distance  0 = same statistics; halves of one steady recording 0.1-0.2, unrelated recordings ~1
   texture ratio     1 = as close to the unseen 2nd half as the recording's own 1st half; < 2 hard to tell
-                    apart; other recordings 1.2-18 (median 4)
+                    apart; other recordings 1.2-18 (median 4); a perfect generator of the 1st half that
+                    varies like the recording scores about 1.2-1.3 on a steady one (printed for this one)
   copy score        > 0.99 verbatim copy; independent excerpts of steady noises 0.1-0.25 (mean)
   held-out style    style loss under descriptors no config trains against; its ratio reads like the
                     texture ratio (other textures 2-700x for steady noises, but only 0.9-2.5x for
@@ -84,6 +85,10 @@ def _table(report: dict, ref_path: str, cand_paths: list[str]) -> str:
     row("  ratio", lambda c: c["texture_ratio"]["ratio"])
     row("  distance to 2nd half", lambda c: c["texture_ratio"]["distance"])
     row("  reference's 1st half to 2nd half", lambda c: c["texture_ratio"]["baseline"])
+    floor = report["reference"].get("ratio_floor")
+    if floor:
+        lines.append(f"  (a perfect generator of the 1st half that varies like the recording: about "
+                     f"{floor['own_variation']:.2f}, {floor['own_variation_low']:.2f}-{floor['own_variation_high']:.2f})")
     lines.append("copy score vs reference")
     row("  mean over patches", lambda c: c["copy_score"]["mean"])
     row("  best patch", lambda c: c["copy_score"]["max"])

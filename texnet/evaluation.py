@@ -56,7 +56,9 @@ def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
     diversity. Returns ``{"reference": {"seconds"}, "sample_rate", "candidates": [per-candidate dict with
     "seconds", "texture_distance", "texture_ratio" (or None), "copy_score", "heldout_style",
     "heldout_style_ratio" (or None), "spectral_lines"], "diversity" (or None), "notes": [str]}``; the
-    reference's entry holds "seconds" and "spectral_lines".
+    reference's entry holds "seconds", "spectral_lines" and "ratio_floor" (:func:`texnet.metrics.texture_ratio_floor`:
+    what a perfect model of the first half that varies like the recording scores; None without a texture ratio or
+    for a reference under four quarters of :data:`texnet.metrics.FLOOR_MIN_PART_SECONDS`).
     """
     ref = M._as_wave(reference)
     cands = [M._as_wave(c) for c in candidates]
@@ -106,6 +108,7 @@ def evaluate(reference, candidates, sample_rate: int, frontend=None) -> dict:
             "spectral_lines": M.spectral_lines(c, sample_rate),
         })
     div = M.diversity(cand_specs[0], cand_specs[1]) if len(cands) == 2 else None
-    reference = {"seconds": _seconds(ref, sample_rate), "spectral_lines": M.spectral_lines(ref, sample_rate)}
+    reference = {"seconds": _seconds(ref, sample_rate), "spectral_lines": M.spectral_lines(ref, sample_rate),
+                 "ratio_floor": None if ratios is None else M.texture_ratio_floor(ref, sample_rate)}
     return {"reference": reference, "sample_rate": int(sample_rate),
             "candidates": out_cands, "diversity": div, "notes": notes}

@@ -28,6 +28,9 @@ matrix with ``python -m texnet.metrics data/*.ogg``, i.e. :func:`calibration_mat
   (a different kind of sound for most references), the closest confusions (machine vs insects) least.
 - A large ``baseline`` (a texture distance between a recording's own halves) means the reference is not
   stationary (a melody, shifting chatter): its ratio says little, every candidate gets much the same ratio there.
+- :func:`texture_ratio_floor`: a synthesis learnt from the first half carries that half's estimation noise and
+  varies itself; a perfect one that varies as the recording does scores about 1.2-1.3 on a steady clip, not 1
+  (``bench/RESULTS.md``, "What the judge allows").
 - Group errors are scaled by :data:`GROUP_SCALES` (median error between different recordings), so in
   ``texture_distance`` a group at 1 differs as much as unrelated recordings typically do. Between halves
   of one steady recording ``mean`` and ``cv`` are small, while ``skew``, ``kurtosis``, ``corr`` and ``mod``
@@ -45,6 +48,7 @@ matrix with ``python -m texnet.metrics data/*.ogg``, i.e. :func:`calibration_mat
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -265,6 +269,26 @@ def _log(x: torch.Tensor, floor: float) -> torch.Tensor:
     return torch.log10(x.clamp_min(floor))
 
 
+# the floor each logged statistic is clamped to before its log10
+_LOG_FLOORS = {"mean": 1e-9, "cv": 1e-6, "kurtosis": 1e-6, "mod": 1e-6}
+
+
+def comparison_space(stats: dict) -> dict[str, torch.Tensor]:
+    """The groups of :func:`texture_statistics` as :func:`texture_distance_raw` compares them: log10 of
+    ``mean``, ``cv``, ``kurtosis`` and ``mod`` (clamped), ``skew`` and ``corr`` as they are."""
+    return {g: _log(stats[g], _LOG_FLOORS[g]) if g in _LOG_FLOORS else stats[g] for g in STAT_GROUPS}
+
+
+def _raw_in_space(a: dict, b: dict) -> dict[str, float]:
+    """Mean absolute difference per group of two :func:`comparison_space` dicts (``corr``: off-diagonal)."""
+    for key in STAT_GROUPS:
+        if a[key].shape != b[key].shape:
+            raise ValueError(f"statistic {key!r} has shape {tuple(a[key].shape)} vs "
+                             f"{tuple(b[key].shape)}: computed with different settings")
+    off = ~torch.eye(a["corr"].shape[0], dtype=torch.bool)
+    return {g: float(((a[g] - b[g])[off] if g == "corr" else a[g] - b[g]).abs().mean()) for g in STAT_GROUPS}
+
+
 def texture_distance_raw(stats_a: dict, stats_b: dict) -> dict[str, float]:
     """Unscaled error per statistic group between two :func:`texture_statistics` dicts.
 
@@ -276,22 +300,7 @@ def texture_distance_raw(stats_a: dict, stats_b: dict) -> dict[str, float]:
     - ``corr``: mean ``|C_a - C_b|`` over the off-diagonal band pairs;
     - ``mod``: mean over bands and modulation bands of ``|log10 P_a - log10 P_b|`` (floor 1e-6).
     """
-    for key in STAT_GROUPS:
-        if stats_a[key].shape != stats_b[key].shape:
-            raise ValueError(f"statistic {key!r} has shape {tuple(stats_a[key].shape)} vs "
-                             f"{tuple(stats_b[key].shape)}: computed with different settings")
-    a, b = stats_a, stats_b
-    k = a["corr"].shape[0]
-    off = ~torch.eye(k, dtype=torch.bool)
-    out = {
-        "mean": (_log(a["mean"], 1e-9) - _log(b["mean"], 1e-9)).abs().mean(),
-        "cv": (_log(a["cv"], 1e-6) - _log(b["cv"], 1e-6)).abs().mean(),
-        "skew": (a["skew"] - b["skew"]).abs().mean(),
-        "kurtosis": (_log(a["kurtosis"], 1e-6) - _log(b["kurtosis"], 1e-6)).abs().mean(),
-        "corr": (a["corr"] - b["corr"])[off].abs().mean(),
-        "mod": (_log(a["mod"], 1e-6) - _log(b["mod"], 1e-6)).abs().mean(),
-    }
-    return {key: float(v) for key, v in out.items()}
+    return _raw_in_space(comparison_space(stats_a), comparison_space(stats_b))
 
 
 def texture_distance(stats_a: dict, stats_b: dict, scales: dict | None = None) -> dict[str, float]:
@@ -654,6 +663,42 @@ def texture_ratios(source_wave, heldout_wave, candidate_waves, sample_rate: int,
         out.append(row)
     return out
 
+
+FLOOR_MIN_PART_SECONDS = 1.5  # a training crop; shorter quarters see too little of a texture's slow modulation
+
+
+def texture_ratio_floor(wave, sample_rate: int, **stat_kwargs) -> dict[str, float] | None:
+    """What :func:`texture_ratio` allows a synthesis of a recording's first half: an estimate from its quarters.
+
+    ``wave`` ``(samples,)`` is cut into quarters; for every ordered pair (A, B) of them and the other two
+    (C, D), in :func:`comparison_space`, two candidates are scored as ``d(., B) / d(A, B)``: an independent
+    excerpt C (a perfect model of the whole recording), and A's statistics plus one excerpt's own variation
+    ``(C - D) / sqrt(2)`` (a perfect model of A whose outputs vary as the recording does). Returns the means
+    ``independent`` and ``own_variation`` and the latter's range ``own_variation_low`` / ``_high`` (None
+    when a quarter would be shorter than :data:`FLOOR_MIN_PART_SECONDS`). A ratio near ``own_variation`` is
+    as good as a generator of the first half can be without varying less than the recording.
+    """
+    wave = _as_wave(wave)
+    n = wave.shape[-1] // 4
+    if n < FLOOR_MIN_PART_SECONDS * sample_rate:
+        return None
+    q = [comparison_space(texture_statistics(wave[i * n:(i + 1) * n], sample_rate, **stat_kwargs))
+         for i in range(4)]
+    scales = np.array([GROUP_SCALES[g] for g in STAT_GROUPS])
+
+    def score(a, b):
+        raw = _raw_in_space(a, b)
+        return float(np.mean([raw[g] for g in STAT_GROUPS] / scales))
+
+    independent, own = [], []
+    for a, b in itertools.permutations(range(4), 2):
+        base = max(score(q[a], q[b]), _TINY)
+        for c, d in itertools.permutations([i for i in range(4) if i not in (a, b)]):
+            independent.append(score(q[c], q[b]) / base)
+            varied = {g: q[a][g] + (q[c][g] - q[d][g]) / math.sqrt(2) for g in STAT_GROUPS}
+            own.append(score(varied, q[b]) / base)
+    return {"independent": float(np.mean(independent)), "own_variation": float(np.mean(own)),
+            "own_variation_low": float(min(own)), "own_variation_high": float(max(own))}
 
 # --------------------------------------------------------------------------------------------------
 # Spectral lines (steady tones a synthesis adds: too narrow for any ERB band to see)
