@@ -331,6 +331,7 @@ def test_comparison_scores_generator_and_baseline_against_real_audio(tiny_run):
         r = rows[name]
         assert r["texture_ratio"] is None and r["heldout_style_ratio"] is None
         assert r["heldout_style"] > 0 and -1 <= r["copy_score"] <= r["copy_score_max"] <= 1
+    assert rows["real_heldout"]["texture_ratio_floor"] is None
     table = next((tiny_run / "wandb").rglob("*.table.json")).read_text()
     assert '"copy_score"' in table and '"spectral_lines"' in table
 
@@ -345,11 +346,15 @@ def test_waveform_generator_trains_and_generates_without_phase_retrieval(tmp_pat
     cfg["model"]["frontend"]["scale"] = "power"  # whitening is defined on the power scale
     path = tmp_path / "wave.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    train(tmp_path / "run", "--config", str(path))
+    train(tmp_path / "run", "--config", str(path), "--data.holdout", "0.5")
     g = load_generator(tmp_path / "run" / "last.ckpt")
     assert g.is_waveform
     rows = json.loads((tmp_path / "run" / "comparison.json").read_text())
     assert rows["baseline"]["domain"] == "waveform"
+    # a held-out part: both outputs get texture ratios against it, and the real part the ratio's floor
+    assert rows["metrics_reference"] == "training part + held-out part"
+    assert rows["generator"]["texture_ratio"] > 0 and rows["baseline"]["texture_ratio"] > 0
+    assert 1.0 < rows["real_heldout"]["texture_ratio_floor"] < 2.0
     assert 0 < rows["generator"]["style_loss"] < 10 and 0 < rows["baseline"]["style_loss"] < 10
     stft = g.generate_spec(2.0, seed=1)
     assert stft.is_complex()

@@ -313,6 +313,9 @@ class BaselineComparison(pl.Callback):
                 "spectral_lines": c["spectral_lines"]["count"],
             })
         rows["real_heldout"]["spectral_lines"] = report["reference"]["spectral_lines"]["count"]
+        floor = report["reference"]["ratio_floor"]
+        # what a perfect generator of the training part that varies like the recording would score
+        rows["real_heldout"]["texture_ratio_floor"] = floor["own_variation"] if has_heldout and floor else None
         rows["metrics_reference"] = ("training part + held-out part" if has_heldout
                                      else "training clip (no held-out part, no ratios: --data.holdout 0.5 measures them)")
         rows["metrics_s"] = time.perf_counter() - t0
