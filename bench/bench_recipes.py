@@ -16,7 +16,10 @@ lines of the 10 s outputs and of ``--lines-seconds`` (60) s ones, beside the uns
 printed: the training objective itself (pooled style of 16 crops of 1.5 s) on the generator's audio and
 on the unseen half, which tells a recipe that cannot fit its objective (generator >> real)
 from one whose objective misses what the statistics see (generator <= real, ratio still high).
-Trainings run ``--jobs`` at a time with ``--threads`` torch threads each.
+Trainings run ``--jobs`` at a time with ``--threads`` torch threads each. ``--trainings N`` trains each
+recipe N times, the k-th with ``--model.generator.seed k`` appended (runs ``<recipe>``, ``<recipe>_g1``, ...): two
+trainings of one recipe differ by about 0.1, so recipes closer than that need several; the summary then gives
+each recipe's mean over its trainings with their range.
 """
 from __future__ import annotations
 
@@ -45,6 +48,20 @@ def parse_recipes(items: list[str]) -> dict[str, list[str]]:
             raise SystemExit(f"--recipe needs 'name=<train.py arguments>', got {item!r}")
         out[name] = shlex.split(extra)
     return out
+
+
+def with_trainings(recipes: dict[str, list[str]], trainings: int) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Every recipe ``trainings`` times, the k-th (k >= 1) with generator seed k: the runs' arguments by run
+    name, and each run's recipe."""
+    if trainings < 1:
+        raise SystemExit(f"--trainings needs at least 1, got {trainings}")
+    runs, recipe_of = {}, {}
+    for name, extra in recipes.items():
+        for k in range(trainings):
+            run = name if k == 0 else f"{name}_g{k}"
+            runs[run] = extra if k == 0 else [*extra, "--model.generator.seed", str(k)]
+            recipe_of[run] = name
+    return runs, recipe_of
 
 
 def run_dir(args, texture: str, recipe: str) -> Path:
@@ -90,7 +107,7 @@ def evaluate_run(args, texture: str, recipe: str) -> dict:
             "spectral_lines_clip": spectral_lines(clip, gen.sample_rate)["count"]}
 
 
-def table(rows: list[dict], recipes: dict[str, list[str]], args, walls: dict) -> str:
+def table(rows: list[dict], recipes: dict[str, list[str]], recipe_of: dict[str, str], args, walls: dict) -> str:
     f = X.fmt
     seeds = "seeds 0 and 1 (ratios: mean of the two)" if args.seeds == 2 else \
         f"seeds 0 to {args.seeds - 1} (texture ratio: mean and highest of the {args.seeds}; other columns: seeds 0 and 1)"
@@ -114,11 +131,17 @@ def table(rows: list[dict], recipes: dict[str, list[str]], args, walls: dict) ->
          f"spectral lines at {args.lines_seconds:g} s (whole clip)",
          "objective: generator (real)", "train s"], body)]
     summary = []
-    for name in recipes:
-        vals = [next(r["texture_ratio"] for r in rows if r["texture"] == t and r["recipe"] == name)
-                for t in args.textures]
-        summary.append([name, *(f(v) for v in vals), f(X.mean(vals)), f"{sum(v <= 1.5 for v in vals)} of {len(vals)}"])
-    lines += ["", X.markdown_table(["recipe", *args.textures, "mean", "within 1.5"], summary)]
+    for name in dict.fromkeys(recipe_of.values()):
+        runs = [run for run, of in recipe_of.items() if of == name]
+        cells, means = [], []
+        for t in args.textures:
+            vals = [next(r["texture_ratio"] for r in rows if r["texture"] == t and r["recipe"] == run) for run in runs]
+            means.append(X.mean(vals))
+            cells.append(f(means[-1]) + (f" ({min(vals):.2f}-{max(vals):.2f})" if len(vals) > 1 else ""))
+        summary.append([name, *cells, f(X.mean(means)), f"{sum(v <= 1.5 for v in means)} of {len(means)}"])
+    trainings = f", mean (range) of {len(runs)} trainings" if len(runs) > 1 else ""
+    lines += ["", f"Texture ratio per recipe{trainings}:", "",
+              X.markdown_table(["recipe", *args.textures, "mean", "within 1.5"], summary)]
     return "\n".join(lines)
 
 
@@ -132,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lines-seconds", type=float, default=60.0,
                    help="spectral lines of this long an output (seeds 0 and 1) against the whole clip's; 0: skip")
     p.add_argument("--seeds", type=int, default=2, help="outputs judged per run (texture ratio); at least 2")
+    p.add_argument("--trainings", type=int, default=1, help="trainings per recipe (generator seeds 0 .. N-1)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--out", default="runs/recipes")
@@ -140,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.seeds < 2:
         p.error("--seeds needs at least 2 (the first two also give diversity)")
-    recipes = parse_recipes(args.recipe or ["default="])
+    recipes, recipe_of = with_trainings(parse_recipes(args.recipe or ["default="]), args.trainings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     walls = train_all(args, recipes)
@@ -156,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(r)
             print(f"{t:8s} {name:12s} ratio {r['texture_ratio']:.2f}  objective {r['objective_generator']:.3f} "
                   f"(real {r['objective_real']:.3f})", flush=True)
-    block = table(rows, recipes, args, walls)
+    block = table(rows, recipes, recipe_of, args, walls)
     print("\n" + block)
     prev.write_text(json.dumps({"rows": rows, "train_s": walls, "args": vars(args)}, indent=1))
     if args.results:
