@@ -700,6 +700,7 @@ def texture_ratio_floor(wave, sample_rate: int, **stat_kwargs) -> dict[str, floa
     return {"independent": float(np.mean(independent)), "own_variation": float(np.mean(own)),
             "own_variation_low": float(min(own)), "own_variation_high": float(max(own))}
 
+
 # --------------------------------------------------------------------------------------------------
 # Spectral lines (steady tones a synthesis adds: too narrow for any ERB band to see)
 # --------------------------------------------------------------------------------------------------
