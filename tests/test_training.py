@@ -346,7 +346,8 @@ def test_waveform_generator_trains_and_generates_without_phase_retrieval(tmp_pat
     cfg["model"]["frontend"]["scale"] = "power"  # whitening is defined on the power scale
     path = tmp_path / "wave.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    train(tmp_path / "run", "--config", str(path), "--data.holdout", "0.5")
+    r = train(tmp_path / "run", "--config", str(path), "--data.holdout", "0.5")
+    assert "texture ratio against the held-out part: generator" in r.stdout + r.stderr
     g = load_generator(tmp_path / "run" / "last.ckpt")
     assert g.is_waveform
     rows = json.loads((tmp_path / "run" / "comparison.json").read_text())

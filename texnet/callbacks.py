@@ -281,6 +281,11 @@ class BaselineComparison(pl.Callback):
         save_figure(fig, out / "comparison.png")
         log.warning("generator vs baseline (%.1f s): style loss %.4g vs %.4g, %.2f s vs %.1f s to make",
                     self.seconds, gen_style, base_style, t_gen, rows["baseline"]["seconds_to_make"])
+        if rows["generator"].get("texture_ratio") is not None:
+            floor = rows["real_heldout"].get("texture_ratio_floor")
+            log.warning("texture ratio against the held-out part: generator %.2f, baseline %.2f%s",
+                        rows["generator"]["texture_ratio"], rows["baseline"]["texture_ratio"],
+                        "" if floor is None else f" (a perfect generator of the training part: about {floor:.2f})")
 
     def _judge(self, rows: dict, dm, sample_rate: int, wave_g: torch.Tensor, wave_b: torch.Tensor) -> None:
         """The judge's numbers for both outputs (:func:`texnet.evaluation.evaluate`), in place."""
