@@ -274,8 +274,8 @@ def subtract_local_mean(re: torch.Tensor, im: torch.Tensor, window: int) -> Tupl
     prefix[:, :, :, window - 1] = 0.0  # a window starting at a block's first frame is that block alone
     suffix = x.flip(-1).cumsum(-1).flip(-1)
     out = t - window + 1
-    mean = (suffix.reshape(2 * b, f, -1)[:, :, :out] + prefix.reshape(2 * b, f, -1)[:, :, window - 1: window - 1 + out]) \
-        * (1.0 / window)
+    ends = prefix.reshape(2 * b, f, -1)[:, :, window - 1: window - 1 + out]
+    mean = (suffix.reshape(2 * b, f, -1)[:, :, :out] + ends) * (1.0 / window)
     return re[..., half: t - half] - mean[:b], im[..., half: t - half] - mean[b:]
 
 
@@ -309,7 +309,7 @@ class WaveformGenerator(_LocallyCentred, TextureGenerator):
         self.hop_length = hop_length
         self.local_window = centring_window(c, mean_frame=True)
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
-        if c.center and not self.local_window:
+        if self.mean_frame_centred:
             self.register_buffer("mean_frame", torch.zeros(2, n_freq))  # running (real, imag) mean per bin
 
     @torch.no_grad()
@@ -324,8 +324,13 @@ class WaveformGenerator(_LocallyCentred, TextureGenerator):
         if gain.shape != (self.n_freq,) or not bool((gain > 0).all()):
             raise ValueError(f"need {self.n_freq} positive gains, got shape {tuple(gain.shape)}")
         self.body.out.bias[: self.n_freq] += torch.log(gain).to(self.body.out.bias)
-        if self.config.center and not self.local_window:
+        if self.mean_frame_centred:
             self.mean_frame.mul_(gain.to(self.mean_frame))
+
+    @property
+    def mean_frame_centred(self) -> bool:
+        """Centred by a mean frame (``center_window=0``: the batch's in training, a running one in eval)."""
+        return bool(self.config.center) and not self.local_window
 
     def phase_rotation(self, start: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``

@@ -74,11 +74,10 @@ class WaveformStream(nn.Module):
         self.n_freq, self.n_fft, self.hop = g.n_freq, n_fft, int(hop_length)
         self.half = n_fft // 2
         self.advance = c.phase == "advance"
-        self.center = bool(c.center)
+        self.mean_centred = g.mean_frame_centred
         self.local_window = int(g.local_window)
         # the generator's own tensors (weights above, the running mean frame here): nothing copied
-        self.register_buffer("mean_frame", g.mean_frame if c.center and not self.local_window
-                             else torch.zeros(2, g.n_freq, device=dev))
+        self.register_buffer("mean_frame", g.mean_frame if self.mean_centred else torch.zeros(2, g.n_freq, device=dev))
         self.register_buffer("window", window.detach().to(dev, torch.float32).clone())
         self.r = -(-n_fft // self.hop)  # hop-long segments a frame spans (zero-padded past n_fft)
         w2 = F.pad(self.window.square(), (0, self.r * self.hop - n_fft))
@@ -285,7 +284,7 @@ class WaveformStream(nn.Module):
         ``streaming``: a block's few frames (the same means to float rounding); else exactly the one pass's."""
         if self.local_window > 0:
             re, im = self._local_centre(re, im) if streaming else subtract_local_mean(re, im, self.local_window)
-        elif self.center:
+        elif self.mean_centred:
             re, im = subtract_mean(re, im, self.mean_frame)
         return torch.complex(re[0].t(), im[0].t())
 
