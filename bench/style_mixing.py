@@ -66,17 +66,16 @@ def _style_generator(recipe: str, style_file: str, content_file: str, steps: int
     ``recipe``: a config, then optional ``dotted.key=value`` overrides (``model.objective.content_weight=1``)."""
     import yaml
 
-    from texnet.config import load_yaml
+    from texnet.config import load_yaml, merge
 
     path, *overrides = recipe.split()
     cfg = load_yaml(X.ROOT / path)
     for item in overrides:
         key, _, value = item.partition("=")
-        *parents, leaf = key.split(".")
-        node = cfg
-        for k in parents:
-            node = node.setdefault(k, {})
-        node[leaf] = yaml.safe_load(value)
+        nested = yaml.safe_load(value)
+        for k in reversed(key.split(".")):
+            nested = {k: nested}
+        cfg = merge(cfg, nested)
     data = {**cfg.get("data", {}), "audio": [style_file], "content": [content_file]}
     steps = steps or cfg.get("trainer", {}).get("max_steps", 800)
     return X.fit_generator(X.module_kwargs(cfg), data, steps, accelerator="cpu")
