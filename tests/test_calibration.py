@@ -22,7 +22,7 @@ def _synth(center_window: int = 65) -> Synthesizer:
     g = WaveformGenerator(fe.n_freq, cfg, hop_length=HOP)
     with torch.no_grad():
         g.body.out.bias[: fe.n_freq].fill_(-1.0)
-        if not center_window:
+        if g.mean_frame_centred:
             g.mean_frame.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
     return Synthesizer(g, fe, DescriptorConfig(), {}).eval()
 

@@ -27,7 +27,7 @@ def _synth(n_fft=256, hop=64, window="hann", **gen) -> Synthesizer:
     g = WaveformGenerator(fe.n_freq, cfg, hop_length=hop)
     with torch.no_grad():  # something to remove and a level worth hearing
         g.body.out.bias[: fe.n_freq].fill_(-1.0)
-        if cfg.center and not cfg.center_window:
+        if g.mean_frame_centred:
             g.mean_frame.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
     return Synthesizer(g, fe, DescriptorConfig(), {}).eval()
 
