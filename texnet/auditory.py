@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .pooling import all_sum, pooled_sums, world_size
@@ -81,8 +82,12 @@ class AuditoryStatistics(nn.Module):
     Envelopes: band power through ``n_bands`` ERB-spaced half-cosine filters (squared gains) from
     ``low_hz`` to 0.45 of the sample rate, raised to ``compression / 2`` (amplitude ** compression). Each
     band's power comes from the SHORTEST Hann STFT among ``n_ffts`` whose bins are at most a quarter of the
-    band's width (the longest for the narrowest bands; envelopes of the long windows, taken at a hop of
-    ``n_fft / 4``, are interpolated to ``hop_length`` so all frames align). One 23 ms window for every band
+    band's width (the longest for the narrowest bands). Every window is taken at a hop of ``n_fft / 4``: the
+    long windows' envelopes are interpolated to ``hop_length``, the short ones' low-passed (a triangle
+    over twice the ratio of hops) and decimated to it. Taken at ``hop_length`` itself, a 128-point window's
+    band power (which varies up to about 4 bins, 690 Hz, at 22050 Hz) aliased into its envelope, so a click's
+    statistics hung on where it fell between frames, and the generators met the term's skew in the wide
+    bands and missed the metric's (``bench/RESULTS.md``, "Excerpts off the frame grid"). One 23 ms window for every band
     smeared clicks and drops that the metric's sub-band envelopes resolve (their envelope kurtosis came out
     BELOW that of noise with their spectrum) and blurred the 50 Hz band into its neighbours, so that this
     term saw less of a too-loud low band than the metric did (``bench/RESULTS.md``, "What was tried and
@@ -114,9 +119,9 @@ class AuditoryStatistics(nn.Module):
         chosen = np.full(n_bands, self.n_ffts[0])
         for n in self.n_ffts[1:]:  # shorter and shorter windows where the bands are wide enough
             chosen[width >= 4 * sample_rate / n] = n
-        # per window: its bands' gains over just the bins they cover, and a hop of up to n_fft / 4 (long
-        # windows vary slowly; their envelopes are interpolated to the common hop) - far less work than
-        # every band over every bin at hop 64 (bench/RESULTS.md, "Implementation choices measured")
+        # per window: its bands' gains over just the bins they cover, and a hop of n_fft / 4 (long windows
+        # vary slowly: interpolated to the common hop) - far less work than every band over every bin at
+        # hop 64 (bench/RESULTS.md, "Implementation choices measured")
         self._plan = []
         order = []
         for i, n in enumerate(self.n_ffts):
@@ -129,7 +134,14 @@ class AuditoryStatistics(nn.Module):
             lo, hi = int(cols.min()), int(cols.max()) + 1
             self.register_buffer(f"_gains{i}", torch.from_numpy(gains[:, lo:hi]).float(), persistent=False)
             self.register_buffer(f"_window{i}", torch.hann_window(n), persistent=False)
-            self._plan.append((i, n, max(self.hop_length, n // 4), lo, hi))
+            hop = max(n // 4, 1)
+            if hop < self.hop_length:  # sampled finer than the common hop: a triangle to low-pass, then decimate
+                if self.hop_length % hop:
+                    raise ValueError(f"hop_length {self.hop_length} is not a multiple of {n}-point frames' hop {hop}")
+                r = self.hop_length // hop
+                tri = torch.cat([torch.arange(1.0, r + 1), torch.arange(r - 1.0, 0, -1)]) / r ** 2
+                self.register_buffer(f"_smooth{i}", tri.view(1, 1, -1), persistent=False)
+            self._plan.append((i, n, hop, lo, hi))
             order.extend(bands.tolist())
         self.register_buffer("_order", torch.from_numpy(np.argsort(order)), persistent=False)
         self.band_n_fft = chosen.tolist()
@@ -152,11 +164,22 @@ class AuditoryStatistics(nn.Module):
             spec = torch.stft(wave.float(), n_fft, hop, window=getattr(self, f"_window{i}"), center=True,
                               return_complex=True)[:, lo:hi]
             band = torch.einsum("kf,bft->bkt", getattr(self, f"_gains{i}"), spec.real.square() + spec.imag.square())
+            if hop < self.hop_length:
+                band = self._decimate(band, getattr(self, f"_smooth{i}"))
             if band.shape[-1] != frames:  # frame j of hop h sits at sample j * h: align the ends, interpolate
-                band = torch.nn.functional.interpolate(band, size=frames, mode="linear", align_corners=True)
+                band = F.interpolate(band, size=frames, mode="linear", align_corners=True)
             parts.append(band)
         power = torch.cat(parts, dim=1).index_select(1, self._order)
         return (power + self.floor).pow(0.5 * self.compression)
+
+    @staticmethod
+    def _decimate(band: torch.Tensor, tri: torch.Tensor) -> torch.Tensor:
+        """``(batch, bands, frames)`` at a hop ``r`` times finer than the common one -> every ``r``-th frame of
+        it low-passed by the triangle ``tri`` ``(1, 1, 2r - 1)`` (frame ``j * r`` sits where common frame ``j`` does)."""
+        b, k, t = band.shape
+        r = (tri.shape[-1] + 1) // 2
+        x = F.pad(band.reshape(b * k, 1, t), (r - 1, r - 1), mode="replicate")
+        return F.conv1d(x, tri).reshape(b, k, t)[..., ::r]
 
     def statistics(self, wave: torch.Tensor, pooled: bool = True) -> dict[str, torch.Tensor]:
         """Statistics of ``wave`` ``(batch, samples)``, each with a leading batch axis (1 if ``pooled``):
