@@ -14,6 +14,7 @@ import torch
 
 import texnet
 from texnet.inference import CheckpointError, load_generator
+from texnet.synthesizer import render_offsets
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "configs" / "tiny.yaml"
@@ -160,6 +161,25 @@ def test_every_generator_kind_renders_into_the_same_loss(kind):
     m._step_losses(batch, [1, 2]).total.mean().backward()
     grads = [p.grad for p in m.generator.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_a_phase_free_render_is_an_excerpt_starting_within_a_frame():
+    """Each render is the generator's one-pass audio from a place within its first frame that the seed
+    picks (the loss's frames then fall anywhere on the generator's), the crops' frames' worth of samples."""
+    m = tiny_module("waveform", resolutions=[128, 512], band_whitening=0.5)
+    waves, batch = fire_crops()
+    m.set_targets(waves)
+    fe, seeds = m.synth.frontend, [3, 4]
+    offsets = render_offsets(torch.tensor(seeds), fe.hop_length)
+    with torch.no_grad():
+        renders, _ = m.synth.render(batch, seeds)
+        n = fe.frames_for_samples(batch.shape[-1])
+        for seed, offset, render in zip(seeds, offsets.tolist(), renders):
+            whole = fe.istft(m.generator.generate(n + 1, seed=seed)[None])[0]
+            torch.testing.assert_close(render, whole[offset: offset + fe.samples_for_frames(n)], rtol=1e-4, atol=1e-6)
+    many = render_offsets(torch.arange(1000), fe.hop_length)
+    assert many.min() >= 0 and many.max() < fe.hop_length and len(set(many.tolist())) > fe.hop_length // 2
+    assert torch.equal(many, render_offsets(torch.arange(1000), fe.hop_length))  # a resumed run renders the same
 
 
 @pytest.mark.parametrize("kind", ["style", "waveform_style"])

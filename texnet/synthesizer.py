@@ -21,6 +21,13 @@ from torch import nn
 from .descriptors import DescriptorConfig, build_descriptor
 from .frontends import Frontend
 from .generators import StyleGenerator, TextureGenerator, WaveformGenerator, WaveformStyleGenerator
+from .noise import mix64
+
+
+def render_offsets(seeds: torch.Tensor, hop: int) -> torch.Tensor:
+    """Where a training excerpt starts within a generator frame: ``(batch,)`` samples in ``[0, hop)``, a hash
+    of the noise seeds ``(batch,)`` int64 (so a step, and a resumed run, renders the same audio)."""
+    return torch.remainder(mix64(seeds), hop)
 
 
 @dataclass
@@ -78,16 +85,34 @@ class Synthesizer(nn.Module):
     def render(self, like: torch.Tensor, seeds: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Candidates for the loss for a batch of real crops ``like`` ``(batch, samples)``, and the content
         they are compared with. A texture generator makes as many frames as the crops have from the noise
-        of ``seeds`` (one per item; no content); a style generator stylises the crops (noise from
+        of ``seeds`` (one per item; no content; a phase-free one's audio starts within a frame:
+        :meth:`_excerpts`); a style generator stylises the crops (noise from
         ``seeds[0]``), its content the crops themselves for a phase-free one (whose audio has the crops'
         length), their log-magnitudes (its own input, one STFT) for the spectrogram-domain one."""
         if not self.is_style:
-            out = self.generator(self.generator.make_noise(self.frontend.frames_for_samples(like.shape[-1]), seeds))
-            return (self.frontend.istft(out) if self.is_waveform else out), None
+            n_frames = self.frontend.frames_for_samples(like.shape[-1])
+            if self.is_waveform:
+                return self._excerpts(n_frames, seeds), None
+            return self.generator(self.generator.make_noise(n_frames, seeds)), None
         content, out = self._stylize_frames(like, seeds[0])
         if self.is_waveform:
             return self.frontend.istft(out, length=like.shape[-1]), like.float()
         return out, content
+
+    def _excerpts(self, n_frames: int, seeds: Sequence[int]) -> torch.Tensor:
+        """Audio ``(batch, samples_for_frames(n_frames))`` of a phase-free texture generator, one excerpt per
+        seed, each starting :func:`render_offsets` samples after a frame of the generator (one frame more made).
+
+        Begun on a frame, every analysis frame of the loss whose hop divides the generator's sat at the same
+        place within the generator's frames, and the generators learnt what that grid sees: stream's envelopes
+        met the auditory term's skew and missed the metric's, whose envelopes are not on it (``bench/RESULTS.md``,
+        "Excerpts off the frame grid")."""
+        fe = self.frontend
+        out = self.generator(self.generator.make_noise(n_frames + 1, seeds))
+        wave = fe.istft(out)
+        offsets = render_offsets(torch.tensor([int(s) for s in seeds], dtype=torch.int64), fe.hop_length)
+        index = offsets.to(wave.device)[:, None] + torch.arange(fe.samples_for_frames(n_frames), device=wave.device)
+        return wave.gather(1, index)
 
     def _stylize_frames(self, wave: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """A style generator's input log-magnitudes and its output for waveforms ``(batch, samples)``."""
