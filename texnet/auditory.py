@@ -87,8 +87,8 @@ class AuditoryStatistics(nn.Module):
     over twice the ratio of hops) and decimated to it. Taken at ``hop_length`` itself, a 128-point window's
     band power (which varies up to about 4 bins, 690 Hz, at 22050 Hz) aliased into its envelope, so a click's
     statistics hung on where it fell between frames, and the generators met the term's skew in the wide
-    bands and missed the metric's (``bench/RESULTS.md``, "Excerpts off the frame grid"). One 23 ms window for every band
-    smeared clicks and drops that the metric's sub-band envelopes resolve (their envelope kurtosis came out
+    bands and missed the metric's (``bench/RESULTS.md``, "Excerpts off the frame grid"). One 23 ms window for
+    every band smeared clicks and drops that the metric's sub-band envelopes resolve (their envelope kurtosis came out
     BELOW that of noise with their spectrum) and blurred the 50 Hz band into its neighbours, so that this
     term saw less of a too-loud low band than the metric did (``bench/RESULTS.md``, "What was tried and
     not kept"; the term's cost per training step: "The objective's auditory and spectrum terms").
@@ -175,7 +175,8 @@ class AuditoryStatistics(nn.Module):
     @staticmethod
     def _decimate(band: torch.Tensor, tri: torch.Tensor) -> torch.Tensor:
         """``(batch, bands, frames)`` at a hop ``r`` times finer than the common one -> every ``r``-th frame of
-        it low-passed by the triangle ``tri`` ``(1, 1, 2r - 1)`` (frame ``j * r`` sits where common frame ``j`` does)."""
+        it low-passed by the triangle ``tri`` ``(1, 1, 2r - 1)`` (frame ``j * r`` sits where common frame ``j``
+        does)."""
         b, k, t = band.shape
         r = (tri.shape[-1] + 1) // 2
         x = F.pad(band.reshape(b * k, 1, t), (r - 1, r - 1), mode="replicate")
