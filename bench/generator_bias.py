@@ -37,26 +37,24 @@ def main(argv: list[str] | None = None) -> int:
     clip = X.load_clip(args.clip, sr)
     h = X.split(clip)
     sa, sb = texture_statistics(clip[:h], sr), texture_statistics(clip[h:], sr)
-    base = texture_distance(sa, sb)["score"]
+    half = texture_distance(sa, sb)  # per group and "score": the unit of everything below
+    base = half["score"]
     n = args.seeds
     st = [texture_statistics(w, sr) for w in X.generate(gen, args.seconds, range(n))]
     avg = {k: sum(s[k] for s in st) / n for k in STAT_GROUPS}
-    ratio = sum(texture_distance(s, sb)["score"] for s in st) / n / base
-    pair = [texture_distance(st[i], st[j])["score"] / base for i in range(n) for j in range(i + 1, n)]
-    print(f"{args.ckpt}: {n} outputs of {args.seconds:g} s, in units of d(A, B) = {base:.3f}")
-    print(f"  outputs vs unseen half B (the texture ratio): {ratio:.2f}")
-    print(f"  seed-averaged statistics vs B: {texture_distance(avg, sb)['score'] / base:.2f}; "
-          f"vs training half A (bias): {texture_distance(avg, sa)['score'] / base:.2f}")
-    print(f"  between two outputs (spread): {sum(pair) / len(pair):.2f}")
-    # the same per statistic group, each in units of its own half-to-half error
-    half = texture_distance(sa, sb)
     to_b = [texture_distance(s, sb) for s in st]
-    to_a_avg = texture_distance(avg, sa)
     apart = [texture_distance(st[i], st[j]) for i in range(n) for j in range(i + 1, n)]
+    avg_b, avg_a = texture_distance(avg, sb), texture_distance(avg, sa)
+    print(f"{args.ckpt}: {n} outputs of {args.seconds:g} s, in units of d(A, B) = {base:.3f}")
+    print(f"  outputs vs unseen half B (the texture ratio): {sum(d['score'] for d in to_b) / n / base:.2f}")
+    print(f"  seed-averaged statistics vs B: {avg_b['score'] / base:.2f}; "
+          f"vs training half A (bias): {avg_a['score'] / base:.2f}")
+    print(f"  between two outputs (spread): {sum(d['score'] for d in apart) / len(apart) / base:.2f}")
+    # the same per statistic group, each in units of its own half-to-half error
     print("  per group (units of the halves' own error in that group): outputs vs B / bias vs A / spread")
     for g in STAT_GROUPS:
         unit = max(half[g], 1e-12)
-        print(f"    {g:>8}: {sum(d[g] for d in to_b) / n / unit:.2f} / {to_a_avg[g] / unit:.2f} / "
+        print(f"    {g:>8}: {sum(d[g] for d in to_b) / n / unit:.2f} / {avg_a[g] / unit:.2f} / "
               f"{sum(d[g] for d in apart) / len(apart) / unit:.2f}   (halves {half[g]:.3f} of the score's "
               f"{base * len(STAT_GROUPS):.3f} sum)")
     k = sb["corr"].shape[0]

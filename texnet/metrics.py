@@ -312,8 +312,12 @@ def texture_distance(stats_a: dict, stats_b: dict, scales: dict | None = None) -
     Symmetric. Read it relative to the distance between two excerpts of one recording (see
     :func:`texture_ratio`; the calibration matrix: ``bench/RESULTS.md``, "Calibration of the judge").
     """
+    return _scaled(texture_distance_raw(stats_a, stats_b), scales)
+
+
+def _scaled(raw: dict[str, float], scales: dict | None = None) -> dict[str, float]:
+    """Raw group errors over ``scales`` (default :data:`GROUP_SCALES`) and their mean, ``score``."""
     scales = GROUP_SCALES if scales is None else scales
-    raw = texture_distance_raw(stats_a, stats_b)
     out = {key: raw[key] / scales[key] for key in STAT_GROUPS}
     out["score"] = float(np.mean([out[key] for key in STAT_GROUPS]))
     return out
@@ -684,11 +688,9 @@ def texture_ratio_floor(wave, sample_rate: int, **stat_kwargs) -> dict[str, floa
         return None
     q = [comparison_space(texture_statistics(wave[i * n:(i + 1) * n], sample_rate, **stat_kwargs))
          for i in range(4)]
-    scales = np.array([GROUP_SCALES[g] for g in STAT_GROUPS])
 
     def score(a, b):
-        raw = _raw_in_space(a, b)
-        return float(np.mean([raw[g] for g in STAT_GROUPS] / scales))
+        return _scaled(_raw_in_space(a, b))["score"]
 
     independent, own = [], []
     for a, b in itertools.permutations(range(4), 2):
