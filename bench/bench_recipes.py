@@ -2,7 +2,7 @@
 """Generator recipes side by side: the same base config with different ``train.py`` overrides, per texture.
 
     python bench/bench_recipes.py --textures rain wind --recipe "default=" \\
-        --recipe "advance=--model.generator.phase advance" --steps 300 --jobs 2 --out /tmp/recipes
+        --recipe "ch160=--model.generator.channels 160" --steps 300 --jobs 2 --out /tmp/recipes
     python bench/bench_recipes.py ... --reuse --results bench/RESULTS.md   # evaluate finished runs, write table
 
 Each recipe is ``name=<train.py arguments>`` (shell-quoted, added after ``--config --base``). Every

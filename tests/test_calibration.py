@@ -19,7 +19,7 @@ def _synth(center_window: int = 65) -> Synthesizer:
     cfg = GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2, 4], noise_channels=2, noise_scales=3,
                           center_window=center_window)
     torch.manual_seed(0)
-    g = WaveformGenerator(fe.n_freq, cfg, hop_length=HOP)
+    g = WaveformGenerator(fe.n_freq, cfg)
     with torch.no_grad():
         g.body.out.bias[: fe.n_freq].fill_(-1.0)
         if g.mean_frame_centred:

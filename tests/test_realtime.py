@@ -24,7 +24,7 @@ def _synth(n_fft=256, hop=64, window="hann", **gen) -> Synthesizer:
     cfg = GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2, 4], noise_channels=2, noise_scales=3,
                           **gen)
     torch.manual_seed(0)
-    g = WaveformGenerator(fe.n_freq, cfg, hop_length=hop)
+    g = WaveformGenerator(fe.n_freq, cfg)
     with torch.no_grad():  # something to remove and a level worth hearing
         g.body.out.bias[: fe.n_freq].fill_(-1.0)
         if g.mean_frame_centred:
@@ -49,8 +49,7 @@ def _read(stream: WaveformStream, sizes, total: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-@pytest.mark.parametrize("gen", [{}, {"phase": "advance"}, {"center_window": 0}, {"center_window": 5},
-                                 {"center": False}])
+@pytest.mark.parametrize("gen", [{}, {"center_window": 0}, {"center_window": 5}, {"center": False}])
 @pytest.mark.parametrize("frontend", [{}, {"n_fft": 256, "hop": 96, "window": "hamming"}])
 def test_blocks_of_any_size_equal_one_pass(gen, frontend):
     synth = _synth(**frontend, **gen)
@@ -68,7 +67,7 @@ def test_blocks_of_any_size_equal_one_pass(gen, frontend):
 
 @pytest.mark.parametrize("start", [1, 2, 3, 50])
 def test_a_stream_started_anywhere_continues_the_same_texture(start):
-    synth = _synth(phase="advance")
+    synth = _synth()
     hop = synth.frontend.hop_length
     ref = _one_pass(synth, (start + 40) * hop, seed=5)[start * hop:]
     stream = WaveformStream.of(synth)
@@ -130,7 +129,7 @@ def test_state_stays_bounded_and_reset_restarts():
 
 
 def test_torchscript_compiles_it():
-    synth = _synth(phase="advance")
+    synth = _synth()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.script's deprecation notice
         scripted = torch.jit.script(WaveformStream.of(synth))

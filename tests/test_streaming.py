@@ -128,16 +128,13 @@ def test_blocks_join_without_seams_on_a_tone_where_a_naive_join_clicks():
     assert naive_ratio > 3.0, naive_ratio  # the measure does see seams where there are some
 
 
-@pytest.mark.parametrize("phase", ["free", "advance"])
-def test_waveform_generator_streams_exactly_its_one_pass_istft(phase):
+def test_waveform_generator_streams_exactly_its_one_pass_istft():
     """A phase-free generator streams through texnet.realtime (cached convolution state, streaming
-    overlap-add): the blocks are the samples of one ISTFT of all frames up to float rounding (with the
-    phase advance too: frames are turned by their absolute positions)."""
+    overlap-add): the blocks are the samples of one ISTFT of all frames up to float rounding."""
     torch.manual_seed(2)
     fe = STFTFrontend(FrontendConfig(n_fft=256, hop_length=64))
     gen = WaveformGenerator(fe.n_freq, GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2],
-                                                       noise_channels=2, noise_scales=2, phase=phase),
-                            hop_length=64).eval()
+                                                       noise_channels=2, noise_scales=2)).eval()
     loaded = Synthesizer(gen, fe, DescriptorConfig(), {})
     n = round(1.3 * fe.sample_rate)
     blocks = list(S.stream_waveform(loaded, 1.3, seed=2, block_seconds=0.2, chunk_frames=37))

@@ -413,7 +413,7 @@ def test_old_checkpoints_load_and_removed_options_are_named(tiny_run, tmp_path):
     ckpt = torch.load(tiny_run / "last.ckpt", weights_only=True)
     hp = ckpt["hyper_parameters"]
     del hp["generator"]["center"], hp["generator"]["seed"]
-    hp["generator"]["magnitude"] = "exp"
+    hp["generator"]["magnitude"], hp["generator"]["phase"] = "exp", "free"
     old = tmp_path / "old.ckpt"
     torch.save(ckpt, old)
     g = load_generator(old)
@@ -423,6 +423,11 @@ def test_old_checkpoints_load_and_removed_options_are_named(tiny_run, tmp_path):
     with pytest.raises(CheckpointError, match="magnitude='softplus'"):
         load_generator(old)
     hp["generator"]["magnitude"] = "exp"
+    hp["generator"]["phase"] = "advance"
+    torch.save(ckpt, old)
+    with pytest.raises(CheckpointError, match="phase='advance'"):
+        load_generator(old)
+    hp["generator"]["phase"] = "free"
     hp["generator"]["colour"] = "blue"
     torch.save(ckpt, old)
     with pytest.raises(CheckpointError, match="colour"):

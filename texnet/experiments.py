@@ -410,7 +410,7 @@ def untrained_synthesizer(generator=None, frontend=None):
     from .synthesizer import Synthesizer
 
     fe = build_frontend(frontend or FrontendConfig())
-    gen = build_generator(fe.n_freq, generator or GeneratorConfig(), fe.hop_length)
+    gen = build_generator(fe.n_freq, generator or GeneratorConfig())
     return Synthesizer(gen, fe, DescriptorConfig(), {}).eval()
 
 

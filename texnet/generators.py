@@ -32,9 +32,8 @@ Design choices, and why:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Literal, Optional, Sequence, Tuple
+from typing import Literal, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -51,10 +50,7 @@ class GeneratorConfig:
     ``dilations`` lists the residual blocks (kernel ``kernel_size`` each); ``noise_scales`` noise inputs
     of ``noise_channels`` channels each, scale ``s`` varying every ``scale_factor**s`` frames. The
     defaults are the recommended phase-free generator. ``seed`` draws the initial weights (whatever else
-    was built before: a run is repeatable from its config alone). ``phase`` (waveform kind only): ``"free"`` emits each
-    frame's phase as is; ``"advance"`` turns bin ``k`` of absolute frame ``t`` further by
-    ``2 pi k t hop / n_fft``, the phase a steady sinusoid at the bin's centre gains from frame to frame,
-    so a constant output is a steady tone instead of frames that cancel (see :class:`WaveformGenerator`).
+    was built before: a run is repeatable from its config alone).
     ``center`` (waveform kind only; ignored by the others): subtract from each bin's complex frames their
     mean over a centred window of ``center_window`` frames (odd; the slowest part of each bin's frame
     sequence, where a steady tone at the bin's centre lives); ``center_window=0``: the batch's mean frame
@@ -69,7 +65,6 @@ class GeneratorConfig:
     noise_scales: int = 4
     scale_factor: int = 4
     norm: Literal["layer", "none"] = "layer"
-    phase: Literal["free", "advance"] = "free"
     center: bool = True
     center_window: int = 65
     seed: int = 0
@@ -185,8 +180,7 @@ class TextureGenerator(nn.Module):
             raise ValueError(f"noise of {noise.shape[-1]} frames is shorter than the receptive field "
                              f"({self.receptive_field})")
 
-    def forward(self, noise: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """``start``: absolute index of the first output frame (only a waveform generator's phase uses it)."""
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
         self.check_noise(noise)
         return self.body(noise)
 
@@ -195,26 +189,13 @@ class TextureGenerator(nn.Module):
         """``(n_freq, n_frames)`` spectrogram for frames ``start ..`` of the endless texture of ``seed``."""
         if n_frames < 1:
             raise ValueError(f"n_frames must be >= 1, got {n_frames}")
-        return self(self.make_noise(n_frames, [seed], start), start=start)[0]
+        return self(self.make_noise(n_frames, [seed], start))[0]
 
 
-def phase_rotation(start: int, n_frames: int, n_freq: int, hop: int, n_fft: int,
-                   device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
-    """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``, with
-    the angle reduced in integers first, so hours into a stream it is as exact as at frame 0."""
-    k = torch.arange(n_freq, dtype=torch.int64, device=device)[:, None]
-    t = torch.arange(start, start + n_frames, dtype=torch.int64, device=device)[None, :]
-    turns = (k * ((t * hop) % n_fft)) % n_fft
-    angle = turns.to(torch.float64) * (2 * math.pi / n_fft)
-    return angle.cos().float(), angle.sin().float()
-
-
-def complex_frames(out: torch.Tensor, n_freq: int,
-                   rotation: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> Tuple[torch.Tensor, torch.Tensor]:
+def complex_frames(out: torch.Tensor, n_freq: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """(real, imaginary) frames ``(batch, n_freq, frames)`` of a waveform generator's last layer ``out``
-    ``(batch, 3 * n_freq, frames)``: magnitude ``exp(m)``, direction ``(u, v) / |(u, v)|``, turned by
-    ``rotation`` (``phase="advance"``). A function of its own so the streaming and exported forms compute
-    exactly the same (:mod:`texnet.realtime`)."""
+    ``(batch, 3 * n_freq, frames)``: magnitude ``exp(m)``, direction ``(u, v) / |(u, v)|``. A function of its
+    own so the streaming and exported forms compute exactly the same (:mod:`texnet.realtime`)."""
     f = n_freq
     m, u, v = out[:, :f], out[:, f: 2 * f], out[:, 2 * f:]
     # log-magnitudes out: a step changes a quiet bin and a loud one by the same factor
@@ -223,9 +204,6 @@ def complex_frames(out: torch.Tensor, n_freq: int,
     # frames) of the naive form, a sizeable share of a generation on one CPU thread
     # (bench/RESULTS.md, "Implementation choices measured")
     scale = mag * torch.rsqrt(u * u + v * v + 1e-8)
-    if rotation is not None:
-        c, s = rotation
-        u, v = u * c - v * s, u * s + v * c
     return u * scale, v * scale
 
 
@@ -290,23 +268,16 @@ class WaveformGenerator(_LocallyCentred, TextureGenerator):
 
     Phase: the STFT of a steady sinusoid at bin ``k``'s centre turns by ``2 pi k hop / n_fft`` per frame
     (a quarter turn per frame and bin index at hop ``n_fft / 4``). A convolutional generator fed
-    stationary noise cannot know ``t mod 4``, so with ``phase="free"`` only every fourth bin can hold a
-    steady tone; in the others overlapping frames partly cancel (its rain / wind / insects STFTs were
-    inconsistent: the emitted magnitudes were far from those re-analysed from its audio; ``bench/RESULTS.md``,
-    "What was tried and not kept").
-    ``phase="advance"`` multiplies the output by that rotation at absolute frame positions (``start``),
-    so slowly varying outputs make consistent frames in every bin; needs the front end's ``hop_length``.
+    stationary noise cannot know ``t mod 4``, so only every fourth bin can hold a steady tone; in the others
+    overlapping frames partly cancel. Turning each bin by that advance at absolute frame positions made
+    consistent frames in every bin, and with them steady tones and outputs more alike from seed to seed,
+    for no gain in the texture statistics (``bench/RESULTS.md``, "What was tried and not kept").
     """
 
-    def __init__(self, n_freq: int, config: GeneratorConfig | None = None, hop_length: int | None = None):
+    def __init__(self, n_freq: int, config: GeneratorConfig | None = None):
         super().__init__(n_freq, config or GeneratorConfig(kind="waveform"))
         c = self.config
-        if c.phase not in ("free", "advance"):
-            raise ValueError(f"unknown phase {c.phase!r} (expected 'free' or 'advance')")
-        if c.phase == "advance" and not (hop_length and hop_length > 0):
-            raise ValueError("phase='advance' needs the front end's hop_length")
         self.n_fft = 2 * (n_freq - 1)
-        self.hop_length = hop_length
         self.local_window = centring_window(c, mean_frame=True)
         self.body.out = nn.Conv1d(c.channels, 3 * n_freq, 1)
         if self.mean_frame_centred:
@@ -332,18 +303,9 @@ class WaveformGenerator(_LocallyCentred, TextureGenerator):
         """Centred by a mean frame (``center_window=0``: the batch's in training, a running one in eval)."""
         return bool(self.config.center) and not self.local_window
 
-    def phase_rotation(self, start: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(cos, sin)`` ``(n_freq, n_frames)`` of ``2 pi k t hop / n_fft`` for frames ``t = start ..``
-        (:func:`phase_rotation`)."""
-        return phase_rotation(start, n_frames, self.n_freq, self.hop_length, self.n_fft, self.body.out.weight.device)
-
-    def forward(self, noise: torch.Tensor, start: int = 0) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
         self.check_noise(noise)
-        out = self.body.raw(noise)
-        # the trunk's frame j is output frame start + j - half: the centre of the window it feeds
-        first = start - self.local_window // 2
-        rot = self.phase_rotation(first, out.shape[-1]) if self.config.phase == "advance" else None
-        re, im = complex_frames(out, self.n_freq, rot)
+        re, im = complex_frames(self.body.raw(noise), self.n_freq)
         if self.config.center:
             re, im = self._center(re, im)
         return torch.complex(re, im)
@@ -422,14 +384,12 @@ class WaveformStyleGenerator(_LocallyCentred, nn.Module):
     noise scale beside it), the output side :class:`WaveformGenerator`'s (log-magnitude and phase direction
     per bin, each bin's local mean removed), so it is trained through the inverse STFT against the waveform
     objective (auditory and spectrum terms included) with the content's own crops as content targets,
-    and makes audio with one inverse STFT. Only ``phase="free"`` and the local-mean centring (or none).
+    and makes audio with one inverse STFT. Only the local-mean centring (or none).
     """
 
     def __init__(self, n_freq: int, config: GeneratorConfig | None = None):
         super().__init__()
         c = self.config = config or GeneratorConfig(kind="waveform_style")
-        if c.phase != "free":
-            raise ValueError("a waveform style generator emits free phases only (phase='free')")
         self.local_window = centring_window(c, mean_frame=False)
         self.n_freq = n_freq
         self.noise_dim = c.noise_channels
@@ -446,22 +406,19 @@ class WaveformStyleGenerator(_LocallyCentred, nn.Module):
         out = self.body.raw(x)
         at = (self.body.receptive_field - 1) // 2  # the trunk's frame j is the padded content's frame j + at
         m = out[:, : self.n_freq] + self.content_gain[:, None] * padded[..., at: at + out.shape[-1]]
-        re, im = complex_frames(torch.cat([m, out[:, self.n_freq:]], dim=1), self.n_freq, None)
+        re, im = complex_frames(torch.cat([m, out[:, self.n_freq:]], dim=1), self.n_freq)
         if self.local_window:
             re, im = subtract_local_mean(re, im, self.local_window)
         return torch.complex(re, im)
 
 
-def build_generator(n_freq: int, config: GeneratorConfig, hop_length: int | None = None) -> nn.Module:
-    """The generator ``config`` names; ``hop_length`` (the front end's) is needed by a waveform
-    generator with ``phase="advance"``."""
+def build_generator(n_freq: int, config: GeneratorConfig) -> nn.Module:
+    """The generator ``config`` names, its initial weights drawn from ``config.seed``."""
     kinds = {"texture": TextureGenerator, "style": StyleGenerator, "waveform": WaveformGenerator,
              "waveform_style": WaveformStyleGenerator}
     if config.kind in kinds:
         with torch.random.fork_rng(devices=[]):  # the weights come from the config's seed, not the global RNG
             torch.manual_seed(int(config.seed))
-            if config.kind == "waveform":
-                return WaveformGenerator(n_freq, config, hop_length)
             return kinds[config.kind](n_freq, config)
     raise ValueError(f"unknown generator kind {config.kind!r} (expected 'texture', 'style', 'waveform' or "
                      "'waveform_style')")

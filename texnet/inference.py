@@ -70,7 +70,7 @@ _OLD_DEFAULTS = {
                       "center_window": 0},
 }
 # Options since removed, with the one value whose behaviour remains.
-_REMOVED = {GeneratorConfig: {"magnitude": "exp"}}
+_REMOVED = {GeneratorConfig: {"magnitude": "exp", "phase": "free"}}
 
 
 def _config(cls, section, path, name: str):
@@ -117,7 +117,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     desc = _config(DescriptorConfig, hp.get("descriptor"), path, "descriptor")
     try:
         frontend = build_frontend(fe_cfg)
-        gen = build_generator(frontend.n_freq, gen_cfg, frontend.hop_length)
+        gen = build_generator(frontend.n_freq, gen_cfg)
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: cannot rebuild its generator ({str(e).splitlines()[0]})") from None
     sd = {k[len("generator."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("generator.")}

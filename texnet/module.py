@@ -53,8 +53,7 @@ class TextureModule(pl.LightningModule):
         self.fe_cfg = FrontendConfig(**self.hparams.frontend)
         self.obj_cfg = ObjectiveConfig(**self.hparams.objective)
         self.frontend = build_frontend(self.fe_cfg)
-        self.generator = build_generator(self.frontend.n_freq, GeneratorConfig(**self.hparams.generator),
-                                         self.frontend.hop_length)
+        self.generator = build_generator(self.frontend.n_freq, GeneratorConfig(**self.hparams.generator))
         self.synth = Synthesizer(self.generator, self.frontend, DescriptorConfig(**self.hparams.descriptor),
                                  dict(self.hparams))
         self.loss = build_objective(self.frontend, self.synth.descriptor_config, self.obj_cfg, self.synth.domain)

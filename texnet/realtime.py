@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .generators import WaveformGenerator, complex_frames, phase_rotation, subtract_local_mean, subtract_mean
+from .generators import WaveformGenerator, complex_frames, subtract_local_mean, subtract_mean
 from .noise import multiscale_noise
 
 DEFAULT_NOISE_CHUNK = 64  # noise frames made ahead at once: a one-frame call pays for a sixty-fourth
@@ -73,7 +73,6 @@ class WaveformStream(nn.Module):
         self.noise_channels, self.noise_scales, self.scale_factor = c.noise_channels, c.noise_scales, c.scale_factor
         self.n_freq, self.n_fft, self.hop = g.n_freq, n_fft, int(hop_length)
         self.half = n_fft // 2
-        self.advance = c.phase == "advance"
         self.mean_centred = g.mean_frame_centred
         self.local_window = int(g.local_window)
         # the generator's own tensors (weights above, the running mean frame here): nothing copied
@@ -86,7 +85,6 @@ class WaveformStream(nn.Module):
         # stream state (reset() sets it)
         self.seed = 0
         self.next_frame = 0                            # next output frame the generator makes
-        self.next_raw = 0                              # absolute index of the next uncentred frame (its phase)
         self.raw_re = torch.zeros(1, 0, 0, device=dev)  # uncentred frames the local mean still needs ...
         self.raw_im = torch.zeros(1, 0, 0, device=dev)  # ... (real, imaginary)
         self.skip = 0                                  # complete samples still to drop before the start
@@ -135,7 +133,6 @@ class WaveformStream(nn.Module):
         t0 = self.first_frame(start)
         self.seed = seed
         self.next_frame = t0
-        self.next_raw = t0 - self.local_window // 2
         self.raw_re = torch.zeros(1, self.n_freq, 0, device=dev)
         self.raw_im = torch.zeros(1, self.n_freq, 0, device=dev)
         self.skip = start + self.half - t0 * self.hop
@@ -198,7 +195,7 @@ class WaveformStream(nn.Module):
         h = F.leaky_relu(self.inp(noise), 0.2)
         for blk in self.blocks:
             h = blk(h)
-        re, im = self._complex(self.out(F.leaky_relu(self.out_norm(h), 0.2)), t0 - self.local_window // 2)
+        re, im = complex_frames(self.out(F.leaky_relu(self.out_norm(h), 0.2)), self.n_freq)
         frames = self._center(re, im, False)
         zeros = torch.zeros((self.r - 1) * self.hop, device=self.window.device)
         wave, _, _ = self._ola(frames, zeros, zeros.clone())
@@ -260,8 +257,7 @@ class WaveformStream(nn.Module):
         """New noise frames in, the output frames ``(k, n_freq)`` they complete out (none while caches fill)."""
         h = F.leaky_relu(self.out_norm(self._network(noise).t()[None]), 0.2)[0].t()
         out = F.linear(h, self.out.weight[:, :, 0], self.out.bias)  # (k, 3 * n_freq)
-        re, im = self._complex(out.t()[None], self.next_raw)
-        self.next_raw += out.shape[0]
+        re, im = complex_frames(out.t()[None], self.n_freq)
         if self.local_window > 0:
             re, im = torch.cat([self.raw_re, re], -1), torch.cat([self.raw_im, im], -1)
             keep = min(re.shape[-1], self.local_window - 1)
@@ -269,14 +265,6 @@ class WaveformStream(nn.Module):
             if re.shape[-1] < self.local_window:
                 return torch.zeros(0, self.n_freq, dtype=torch.complex64, device=re.device)
         return self._center(re, im, True)
-
-    def _complex(self, out: torch.Tensor, start: int):
-        """:class:`WaveformGenerator`'s uncentred frames (real, imaginary) ``(1, n_freq, k)`` of the last layer's
-        ``out`` ``(1, 3 * n_freq, k)``, the first at absolute (uncentred) frame ``start``."""
-        if self.advance:
-            return complex_frames(out, self.n_freq, phase_rotation(start, out.shape[-1], self.n_freq, self.hop,
-                                                                   self.n_fft, out.device))
-        return complex_frames(out, self.n_freq, None)
 
     def _center(self, re: torch.Tensor, im: torch.Tensor, streaming: bool) -> torch.Tensor:
         """The eval-mode centring of uncentred frames ``(1, n_freq, k + center_window - 1)``: complex frames

@@ -106,7 +106,7 @@ def generate_chunks(
     while end is None or pos < end:
         c = chunk_frames if end is None else min(chunk_frames, end - pos)
         t0 = time.perf_counter()
-        chunk = generator(generator.make_noise(c, [seed], start=pos), start=pos)[0]
+        chunk = generator(generator.make_noise(c, [seed], start=pos))[0]
         if stats is not None:
             stats.forward_s += time.perf_counter() - t0
             stats.frames += c
