@@ -8,9 +8,12 @@ the outputs' mean ratio to the unseen half B; the distance of their seed-average
 training half A (bias: a generator reproducing A's statistics exactly scores 0 against A and 1.0 against B);
 the mean distance between two outputs (spread); the same three per statistic group, each in units of that
 group's half-to-half error. Then, per ERB band, the mean absolute cross-band correlation
-error against B of the seed-averaged outputs and of A. Made for wind (bench/RESULTS.md, "The generator's
-frame length") and
-for every clip ("What the judge allows").
+error against B of the seed-averaged outputs and of A. Then, per octave modulation band, the judge's share of
+envelope variance (log10, averaged over the audio bands): the seed-averaged outputs and B against A, the outputs'
+and A's mean distance to B; and that share as the training objective's auditory term sees it, pooled over 16 crops
+of B and of 20 s of output (seed 0), against A's: crops of 1.5 s with 0.75 s segments (the recipe's) and of 3.2 s
+with 3 s segments (which resolve 0.5 and 1 Hz). Made for wind (bench/RESULTS.md, "Wind, the hardest clip") and for
+every clip ("What the judge allows").
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ import torch
 
 from texnet import experiments as X
 from texnet.inference import load_generator
-from texnet.metrics import STAT_GROUPS, texture_distance, texture_statistics
+from texnet.auditory import AuditoryStatistics, segment_frames
+from texnet.metrics import MOD_CENTRES_HZ, STAT_GROUPS, comparison_space, texture_distance, texture_statistics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +71,42 @@ def main(argv: list[str] | None = None) -> int:
     print("  |corr error| vs B per band (centre Hz: outputs averaged / half A):")
     for f, g, a in zip(hz, per_band(avg["corr"]).tolist(), per_band(sa["corr"]).tolist()):
         print(f"    {f:>6}: {g:.3f} / {a:.3f}")
+    modulation_bands(gen, clip, h, sa, sb, st)
     return 0
+
+
+def modulation_bands(gen, clip: torch.Tensor, h: int, sa: dict, sb: dict, st: list[dict]) -> None:
+    """The judge's and the auditory term's modulation shares per octave band (see the module docstring)."""
+    def log_mod(s):
+        return comparison_space(s)["mod"]  # (audio bands, modulation bands), log10
+
+    la, lb, lo = log_mod(sa), log_mod(sb), [log_mod(s) for s in st]
+    avg = sum(lo) / len(lo)
+    row = lambda v: " ".join(f"{float(x):+7.3f}" for x in v)  # noqa: E731
+    print("  judge's modulation share per band (log10, mean over audio bands), Hz: "
+          + " ".join(f"{c:7g}" for c in MOD_CENTRES_HZ))
+    print(f"    outputs averaged - A: {row((avg - la).mean(0))}")
+    print(f"    B - A:                {row((lb - la).mean(0))}")
+    print(f"    |output - B|:         {row(sum((o - lb).abs().mean(0) for o in lo) / len(lo))}")
+    print(f"    |A - B|:              {row((la - lb).abs().mean(0))}")
+    sr = gen.sample_rate
+    wave = gen.generate(20.0, seed=0).reshape(-1)
+    for segment_s, crop_s in ((0.75, 1.5), (3.0, 3.2)):
+        aud = AuditoryStatistics(sr, segment=segment_frames(segment_s, sr))
+        n = max(int(crop_s * sr), aud.min_samples())
+
+        def share(x):
+            return torch.log10(aud.statistics(x.float())["mod"][0].clamp_min(1e-6)).mean(0)
+
+        def crops(w):
+            return torch.stack([w[s:s + n] for s in torch.linspace(0, w.shape[-1] - n - 1, 16).long().tolist()])
+
+        target = share(clip[None, :h])
+        hz = [c for c in MOD_CENTRES_HZ if c >= aud.env_rate / aud.segment and 2 * c <= aud.env_rate / 2 * 1.01]
+        print(f"  auditory term, {crop_s:g} s crops, {segment_s:g} s segments, against A; Hz: "
+              + " ".join(f"{c:7g}" for c in hz))
+        print(f"    outputs: {row(share(crops(wave)) - target)}")
+        print(f"    B:       {row(share(crops(clip[h:])) - target)}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 The objective the checkpoint was trained against, with the FIRST half of ``data/<clip>.ogg`` as the target,
 pooled over 16 evenly spaced 1.5 s crops (as ``bench/bench_recipes.py`` reports it), of the unseen second half
 and of ``--seconds`` of the generator's audio (``--seed``): the total, the descriptor statistics per
-resolution, the long-term spectrum and the auditory statistics, each before its weight.
+resolution, the long-term spectrum and the auditory statistics, each before its weight. Beside them the unseen
+half with the phases of its STFT in the generator's frames drawn at random (its RMS restored): what a generator
+scores that makes the right magnitudes with unrelated phases.
 """
 from __future__ import annotations
 
@@ -29,6 +31,14 @@ def terms(loss, x: torch.Tensor) -> dict:
     return row
 
 
+def random_phases(wave: torch.Tensor, frontend, seed: int = 0) -> torch.Tensor:
+    """``wave`` ``(samples,)`` with the phases of its STFT (``frontend``'s frames) drawn at random, at its RMS."""
+    spec = frontend.complex_stft(wave[None])
+    phase = torch.rand(spec.shape, generator=torch.Generator().manual_seed(seed)) * 2 * torch.pi
+    out = frontend.istft(torch.polar(spec.abs(), phase), length=wave.shape[-1])[0]
+    return out * wave.square().mean().sqrt() / out.square().mean().sqrt()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("ckpt")
@@ -44,10 +54,12 @@ def main() -> None:
     n = max(int(CROP_SECONDS * gen.sample_rate), objective.min_samples())
     loss = objective.loss
     print(f"{args.clip}: resolutions {loss.config.resolutions}")
-    for name, wave in (("unseen half", clip[X.split(clip):]), ("generator", gen.generate(args.seconds, seed=args.seed))):
+    unseen = clip[X.split(clip):]
+    for name, wave in (("unseen half", unseen), ("unseen half, random phases", random_phases(unseen, gen.frontend)),
+                       ("generator", gen.generate(args.seconds, seed=args.seed))):
         row = terms(loss, loss.input_of(crops(wave, n)))
         per = " / ".join(f"{v:.3f}" for v in row.pop("descriptor per resolution"))
-        print(f"{name:12s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()) + f"  descriptor per resolution {per}")
+        print(f"{name:26s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()) + f"  descriptor per resolution {per}")
 
 
 if __name__ == "__main__":
