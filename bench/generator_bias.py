@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clip", default="wind", help="bundled clip the checkpoint was trained on (first half)")
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--hold-scale", type=int, nargs="*", default=[],
+                   help="noise scales (0 = every frame) held at their mean over each output: what they make")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     gen = load_generator(args.ckpt)
@@ -44,12 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     half = texture_distance(sa, sb)  # per group and "score": the unit of everything below
     base = half["score"]
     n = args.seeds
-    st = [texture_statistics(w, sr) for w in X.generate(gen, args.seconds, range(n))]
+    st = [texture_statistics(w, sr) for w in outputs(gen, args.seconds, range(n), args.hold_scale)]
     avg = {k: sum(s[k] for s in st) / n for k in STAT_GROUPS}
     to_b = [texture_distance(s, sb) for s in st]
     apart = [texture_distance(st[i], st[j]) for i in range(n) for j in range(i + 1, n)]
     avg_b, avg_a = texture_distance(avg, sb), texture_distance(avg, sa)
-    print(f"{args.ckpt}: {n} outputs of {args.seconds:g} s, in units of d(A, B) = {base:.3f}")
+    held = f", noise scale(s) {args.hold_scale} held at their mean" if args.hold_scale else ""
+    print(f"{args.ckpt}: {n} outputs of {args.seconds:g} s{held}, in units of d(A, B) = {base:.3f}")
     print(f"  outputs vs unseen half B (the texture ratio): {sum(d['score'] for d in to_b) / n / base:.2f}")
     print(f"  seed-averaged statistics vs B: {avg_b['score'] / base:.2f}; "
           f"vs training half A (bias): {avg_a['score'] / base:.2f}")
@@ -71,11 +74,29 @@ def main(argv: list[str] | None = None) -> int:
     print("  |corr error| vs B per band (centre Hz: outputs averaged / half A):")
     for f, g, a in zip(hz, per_band(avg["corr"]).tolist(), per_band(sa["corr"]).tolist()):
         print(f"    {f:>6}: {g:.3f} / {a:.3f}")
-    modulation_bands(gen, clip, h, sa, sb, st)
+    modulation_bands(gen, clip, h, sa, sb, st, args.hold_scale)
     return 0
 
 
-def modulation_bands(gen, clip: torch.Tensor, h: int, sa: dict, sb: dict, st: list[dict]) -> None:
+@torch.no_grad()
+def outputs(gen, seconds: float, seeds, hold: list[int]) -> list[torch.Tensor]:
+    """Outputs ``(samples,)`` as ``generate`` makes them, the noise scales in ``hold`` held at their mean."""
+    g = gen.generator
+    c = g.config
+    if any(not 0 <= k < c.noise_scales for k in hold):
+        raise SystemExit(f"--hold-scale: the generator has noise scales 0 .. {c.noise_scales - 1}")
+    n_frames = gen.frontend.frames_for_seconds(seconds)
+    waves = []
+    for seed in seeds:
+        noise = g.make_noise(n_frames, [seed])
+        for k in hold:
+            part = noise[:, k * c.noise_channels:(k + 1) * c.noise_channels]
+            part.copy_(part.mean(-1, keepdim=True).expand_as(part))
+        waves.append(gen.invert(g(noise)[0]))
+    return waves
+
+
+def modulation_bands(gen, clip: torch.Tensor, h: int, sa: dict, sb: dict, st: list[dict], hold: list[int]) -> None:
     """The judge's and the auditory term's modulation shares per octave band (see the module docstring)."""
     def log_mod(s):
         return comparison_space(s)["mod"]  # (audio bands, modulation bands), log10
@@ -90,7 +111,7 @@ def modulation_bands(gen, clip: torch.Tensor, h: int, sa: dict, sb: dict, st: li
     print(f"    |output - B|:         {row(sum((o - lb).abs().mean(0) for o in lo) / len(lo))}")
     print(f"    |A - B|:              {row((la - lb).abs().mean(0))}")
     sr = gen.sample_rate
-    wave = gen.generate(20.0, seed=0).reshape(-1)
+    wave = outputs(gen, 20.0, [0], hold)[0].reshape(-1)
     for segment_s, crop_s in ((0.75, 1.5), (3.0, 3.2)):
         aud = AuditoryStatistics(sr, segment=segment_frames(segment_s, sr))
         n = max(int(crop_s * sr), aud.min_samples())
