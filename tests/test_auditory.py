@@ -129,7 +129,8 @@ def test_objective_config_sets_the_segment():
 def test_the_loss_adds_the_weighted_term(rain_wave):
     def make(weight):
         loss = build_objective(FE, DescriptorConfig(n_filters=16, kernel_sizes=[5]),
-                               ObjectiveConfig(resolutions=[128, 512], spectrum_weight=0.0, auditory_weight=weight))
+                               ObjectiveConfig(resolutions=[128, 512], spectrum_weight=0.0, auditory_weight=weight,
+                                               auditory_segment_s=0.75))  # 1.5 s crops
         loss.set_target([rain_wave[:33075]])
         return loss
 

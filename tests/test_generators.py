@@ -194,9 +194,9 @@ def test_local_centring_removes_slow_parts_the_same_in_training_and_eval():
     from texnet.generators import WaveformGenerator
 
     cfg = GeneratorConfig(kind="waveform", channels=8, dilations=[1, 2], noise_channels=2, noise_scales=2)
-    assert cfg.center and cfg.center_window == 65
+    assert cfg.center and cfg.center_window == 33
     g = WaveformGenerator(9, cfg)
-    assert g.receptive_field == g.body.receptive_field + 64 and "mean_frame" not in g.state_dict()
+    assert g.receptive_field == g.body.receptive_field + 32 and "mean_frame" not in g.state_dict()
     noise = g.make_noise(30, [0, 1])
     g.train()
     out = g(noise)

@@ -61,7 +61,7 @@ class TextureDataModule(pl.LightningDataModule):
         weights: list[float] | None = None,
         content: list[str] | None = None,
         holdout: float = 0.0,
-        crop_seconds: float = 1.5,
+        crop_seconds: float = 3.2,
         batch_size: int = 4,
         steps_per_epoch: int = 100,
         val_crops: int = 4,
@@ -113,7 +113,8 @@ class TextureDataModule(pl.LightningDataModule):
             self.min_crop_seconds = need / self.sample_rate
             if self.crop_samples < need:
                 raise ValueError(f"data.crop_seconds ({self.crop_seconds:g} s) is shorter than the loss's receptive "
-                                 f"field ({need / self.sample_rate:.2f} s): raise crop_seconds")
+                                 f"field ({need / self.sample_rate:.2f} s): raise crop_seconds, or lower "
+                                 f"model.objective.auditory_segment_s (the auditory term's Welch segments)")
         if not self.style_waves:
             self._load()  # checks every clip's parts against a crop (one line each)
 
@@ -135,7 +136,8 @@ class TextureDataModule(pl.LightningDataModule):
 
     def _too_short(self, path, seconds: float, held_out: bool = True) -> AudioError:
         """The one-line error for a clip too short to train on: the length needed and what to change."""
-        crop = (f"a shorter --data.crop_seconds (the loss needs at least {self.min_crop_seconds:.2f} s)"
+        crop = (f"a shorter --data.crop_seconds (the loss needs at least {self.min_crop_seconds:.2f} s; a shorter "
+                f"--model.objective.auditory_segment_s lowers that)"
                 if self.min_crop_seconds else "a shorter --data.crop_seconds")
         if self.holdout and held_out:
             need = math.ceil(round(self.min_seconds() * 100, 6)) / 100  # rounded up to what is enough

@@ -66,7 +66,7 @@ class GeneratorConfig:
     scale_factor: int = 4
     norm: Literal["layer", "none"] = "layer"
     center: bool = True
-    center_window: int = 65
+    center_window: int = 33
     seed: int = 0
 
 

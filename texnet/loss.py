@@ -72,7 +72,7 @@ class ObjectiveConfig:
     spectrum_weight: float = 1.0
     band_whitening: float = 0.5
     auditory_weight: float = 3.0
-    auditory_segment_s: float = 0.75
+    auditory_segment_s: float = 3.0
     diversity_weight: float = 0.0
 
 
