@@ -62,7 +62,8 @@ def settings() -> dict[int, Setting]:
         14: Setting("wave, scaled STFT coefficients, power half-whitened, STFT 128/512/2048/8192, + auditory "
                     "statistics + log spectrum (configs/baseline.yaml)", power, single,
                     X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
-                                       auditory_weight=1.0, spectrum_weight=1.0), domain="waveform"),
+                                       auditory_weight=1.0, auditory_segment_s=0.75, spectrum_weight=1.0),
+                    domain="waveform"),
     }
 
 

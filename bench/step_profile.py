@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Where one training step of the default generator spends its time, term by term.
 
-    python bench/step_profile.py                      # the quickstart's step: 8 crops of 1.5 s of rain
-    python bench/step_profile.py --batch 4 --crop 3   # another batch shape
+    python bench/step_profile.py                        # the quickstart's step: 4 renders of 3.2 s of rain
+    python bench/step_profile.py --batch 8 --crop 3.2   # another batch shape
 
 One torch thread (``--threads``). The step is cut where the loss's terms meet: the generator's render
 (forward), each term's forward + backward with respect to the rendered audio (each resolution's
@@ -31,8 +31,8 @@ def _clock(fn) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--texture", default="rain")
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=float, default=1.5, help="crop seconds")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--crop", type=float, default=3.2, help="crop seconds")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()

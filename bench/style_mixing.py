@@ -82,7 +82,7 @@ def _style_generator(recipe: str, style_file: str, content_file: str, steps: int
 
 
 def _texture_generator(files: list[str], weights: list[float], steps: int):
-    data = {"audio": files, "weights": weights, "crop_seconds": 1.5, "batch_size": 8}
+    data = {"audio": files, "weights": weights}  # the recipe's renders (the data defaults)
     return X.fit_generator(X.module_kwargs(TEXTURE_RECIPE), data, steps, accelerator="cpu")
 
 
