@@ -31,7 +31,7 @@ from texnet.frontends import FrontendConfig
 from texnet.generators import GeneratorConfig
 from texnet.metrics import texture_ratio
 
-SETTING_IDS = (0, 1, 2, 3, 14)  # 4-13: waveform settings optimising the samples (an option since deleted)
+SETTING_IDS = (0, 1, 2, 3, 14, 15)  # 4-13: waveform settings optimising the samples (an option since deleted)
 
 
 @dataclass
@@ -61,6 +61,9 @@ def settings() -> dict[int, Setting]:
         3: Setting("spec, log1p power, widths 3/11/31", power, multi, spec()),
         14: Setting("wave, scaled STFT coefficients, power half-whitened, STFT 128/512/2048/8192, + auditory "
                     "statistics + log spectrum (configs/baseline.yaml)", power, single,
+                    X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
+                                       auditory_weight=1.0, spectrum_weight=1.0), domain="waveform"),
+        15: Setting("as 14, the auditory term's modulation from 0.75 s segments (the baseline before)", power, single,
                     X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
                                        auditory_weight=1.0, auditory_segment_s=0.75, spectrum_weight=1.0),
                     domain="waveform"),

@@ -49,7 +49,7 @@ def _inputs(root: Path) -> dict[str, Path]:
     nan[1000:1010] = np.nan
     return {
         "content": _write(d / "content.wav", speech[:int(1.2 * SR)]),
-        "rain_2s": _write(d / "rain_2s.wav", sf.read(str(REPO / "data" / "rain.ogg"), dtype="float32")[0][:2 * SR]),
+        "rain_4s": _write(d / "rain_4s.wav", sf.read(str(REPO / "data" / "rain.ogg"), dtype="float32")[0][:4 * SR]),
         "missing": d / "no_such_file.wav",
         "directory": d / "a_directory.wav",
         "empty": d / "empty.wav",
@@ -86,9 +86,10 @@ def _cases(inp: dict[str, Path]) -> dict[str, dict]:
     cases["bad_too_short_output"] = dict(args=["--style", rain, "--seconds", "0.01"],
                                          path="0.01 s", words="receptive field")
     cases["bad_no_style"] = dict(args=["--seconds", "1"], path="--style", words="required", argparse=True)
-    # no --config: configs/baseline.yaml, the waveform baseline (a short source keeps its targets cheap)
-    cases["default_config"] = dict(args=["--style", str(inp["rain_2s"]), "--seconds", "1.5"], no_config=True)
-    cases["bad_spectrogram_default"] = dict(args=["--style", str(inp["rain_2s"]), "--domain", "spectrogram"],
+    # no --config: configs/baseline.yaml, the waveform baseline (a short source keeps its targets cheap; its
+    # auditory term's 3 s segments need 3.07 s of output and of source)
+    cases["default_config"] = dict(args=["--style", str(inp["rain_4s"]), "--seconds", "3.2"], no_config=True)
+    cases["bad_spectrogram_default"] = dict(args=["--style", str(inp["rain_4s"]), "--domain", "spectrogram"],
                                             no_config=True, path="resolutions", words="configs/paper.yaml")
     cases["bad_exists"] = dict(args=["--style", rain, "--seconds", "1"], path="out.wav", words="already exists",
                                preexisting=True)
@@ -184,7 +185,7 @@ def test_default_config_is_the_waveform_baseline(runs):
     assert record["domain"] == "waveform"
     assert record["objective"]["auditory_weight"] > 0 and record["objective"]["resolutions"] == [128, 512, 2048, 8192]
     data, _ = sf.read(str(case["out"]))
-    assert record["seconds"] == pytest.approx(len(data) / SR) and abs(len(data) / SR - 1.5) < 0.02
+    assert record["seconds"] == pytest.approx(len(data) / SR) and abs(len(data) / SR - 3.2) < 0.02
     assert record["frames"] == 1 + len(data) // record["frontend"]["hop_length"]
 
 
