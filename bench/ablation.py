@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -54,19 +54,19 @@ def settings() -> dict[int, Setting]:
         return X.objective_config(statistic=statistic, resolutions=[], spectrum_weight=0.0, band_whitening=0.0,
                                   auditory_weight=0.0)
 
+    baseline = Setting("wave, scaled STFT coefficients, power half-whitened, STFT 128/512/2048/8192, + auditory "
+                       "statistics + log spectrum (configs/baseline.yaml)", power, single,
+                       X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192],
+                                          band_whitening=0.5, auditory_weight=1.0, spectrum_weight=1.0),
+                       domain="waveform")
     return {
         0: Setting("spec, log1p|X|, gram (paper)", log1p, single, spec("gram")),
         1: Setting("spec, log1p|X|, mean+cov", log1p, single, spec()),
         2: Setting("spec, log1p power, mean+cov", power, single, spec()),
         3: Setting("spec, log1p power, widths 3/11/31", power, multi, spec()),
-        14: Setting("wave, scaled STFT coefficients, power half-whitened, STFT 128/512/2048/8192, + auditory "
-                    "statistics + log spectrum (configs/baseline.yaml)", power, single,
-                    X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
-                                       auditory_weight=1.0, spectrum_weight=1.0), domain="waveform"),
-        15: Setting("as 14, the auditory term's modulation from 0.75 s segments (the baseline before)", power, single,
-                    X.objective_config(statistic="mean_cov", resolutions=[128, 512, 2048, 8192], band_whitening=0.5,
-                                       auditory_weight=1.0, auditory_segment_s=0.75, spectrum_weight=1.0),
-                    domain="waveform"),
+        14: baseline,
+        15: replace(baseline, name="as 14, the auditory term's modulation from 0.75 s segments (the baseline before)",
+                    objective=replace(baseline.objective, auditory_segment_s=0.75)),
     }
 
 

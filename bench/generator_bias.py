@@ -22,6 +22,7 @@ import sys
 
 import torch
 
+from bench_recipes import crops  # the evenly spaced crops bench_recipes.py reports the objective on
 from texnet import experiments as X
 from texnet.inference import load_generator
 from texnet.auditory import AuditoryStatistics, segment_frames
@@ -119,15 +120,11 @@ def modulation_bands(gen, clip: torch.Tensor, h: int, sa: dict, sb: dict, st: li
         def share(x):
             return torch.log10(aud.statistics(x.float())["mod"][0].clamp_min(1e-6)).mean(0)
 
-        def crops(w):
-            return torch.stack([w[s:s + n] for s in torch.linspace(0, w.shape[-1] - n - 1, 16).long().tolist()])
-
         target = share(clip[None, :h])
-        hz = [c for c in MOD_CENTRES_HZ if c >= aud.env_rate / aud.segment and 2 * c <= aud.env_rate / 2 * 1.01]
         print(f"  auditory term, {crop_s:g} s crops, {segment_s:g} s segments, against A; Hz: "
-              + " ".join(f"{c:7g}" for c in hz))
-        print(f"    outputs: {row(share(crops(wave)) - target)}")
-        print(f"    B:       {row(share(crops(clip[h:])) - target)}")
+              + " ".join(f"{c:7g}" for c in aud.mod_centres_hz))
+        print(f"    outputs: {row(share(crops(wave, n)) - target)}")
+        print(f"    B:       {row(share(crops(clip[h:], n)) - target)}")
 
 
 if __name__ == "__main__":

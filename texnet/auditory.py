@@ -111,6 +111,7 @@ class AuditoryStatistics(nn.Module):
             mod_centres_hz = [c for c in MOD_CENTRES_HZ if c >= self.env_rate / self.segment]
         # a modulation band reaches an octave above its centre: keep those under the envelope's Nyquist
         mod_centres_hz = [c for c in mod_centres_hz if 2 * c <= self.env_rate / 2 * 1.01]
+        self.mod_centres_hz = list(mod_centres_hz)  # the bands of ``mod`` (Hz)
         if not mod_centres_hz:
             raise ValueError(f"no modulation band fits under the envelope rate {self.env_rate:.0f} Hz (hop {hop_length})")
         _, centres = erb_bands(self.n_ffts[0] // 2 + 1, sample_rate, n_bands, low_hz)

@@ -136,4 +136,9 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     if bad:
         raise CheckpointError(f"{path}: {len(bad)} generator weight tensor(s) hold NaN or infinite values "
                               f"(e.g. {bad[0]}; a training that diverged?)")
+    # the settings as rebuilt (old defaults filled in, removed options gone), so that what reads them later (the
+    # objective an evaluation rebuilds, an export's metadata) sees what this checkpoint was trained with
+    hp = {**hp, "generator": dataclasses.asdict(gen_cfg)}
+    if isinstance(hp.get("objective"), dict):
+        hp["objective"] = dataclasses.asdict(_config(ObjectiveConfig, hp["objective"], path, "objective"))
     return Synthesizer(gen, frontend, desc, hp).eval().to(device)
