@@ -12,7 +12,8 @@ the clip (texture-statistics ratio to the unseen second half, 1.0 = as close as 
 held-out descriptor ratio; copy score against the whole clip and against the half trained on, beside an
 independent excerpt's (the unseen half against the first); diversity of the two
 seeds; ``--seeds N`` adds the texture ratio of seeds 2 .. N-1 to the mean and reports the highest; spectral
-lines of the 10 s outputs and of ``--lines-seconds`` (60) s ones, beside the unseen half's and the whole clip's). Also
+lines of the 10 s outputs and of ``--lines-seconds`` (60) s ones, beside the unseen half's, and the whole clip's and the
+half trained on's). Also
 printed: the training objective itself (pooled style of 16 crops of 1.5 s) on the generator's audio and
 on the unseen half, which tells a recipe that cannot fit its objective (generator >> real)
 from one whose objective misses what the statistics see (generator <= real, ratio still high).
@@ -104,7 +105,8 @@ def evaluate_run(args, texture: str, recipe: str) -> dict:
     return {"texture": texture, "recipe": recipe, **X.judge(clip, waves, gen.sample_rate),
             "objective_real": real_obj, "objective_generator": gen_obj,
             "spectral_lines_long": X.mean(spectral_lines(w, gen.sample_rate)["count"] for w in long),
-            "spectral_lines_clip": spectral_lines(clip, gen.sample_rate)["count"]}
+            "spectral_lines_clip": spectral_lines(clip, gen.sample_rate)["count"],
+            "spectral_lines_half": spectral_lines(X.first_half(clip), gen.sample_rate)["count"]}
 
 
 def table(rows: list[dict], recipes: dict[str, list[str]], recipe_of: dict[str, str], args, walls: dict) -> str:
@@ -122,13 +124,14 @@ def table(rows: list[dict], recipes: dict[str, list[str]], recipe_of: dict[str, 
                      f"{f(r['copy_score'])} / {f(r.get('copy_score_train_half'))} ({f(r['independent_copy'])})",
                      f(r["diversity"]), f"{f(r.get('spectral_lines'), '{:.0f}')} "
                      f"({f(r.get('spectral_lines_reference'), '{:.0f}')})",
-                     f"{f(r.get('spectral_lines_long'), '{:.1f}')} ({f(r.get('spectral_lines_clip'), '{:.0f}')})",
+                     f"{f(r.get('spectral_lines_long'), '{:.1f}')} ({f(r.get('spectral_lines_clip'), '{:.0f}')} / "
+                     f"{f(r.get('spectral_lines_half'), '{:.0f}')})",
                      f"{f(r['objective_generator'], '{:.3f}')} ({f(r['objective_real'], '{:.3f}')})",
                      f(walls.get(r["texture"] + "_" + r["recipe"]), "{:.0f}")])
     lines += ["", X.markdown_table(
         ["texture", "recipe", "texture ratio", "mean / cv / skew / kurt / corr / mod", "held-out style ratio",
          "copy: whole clip / half trained on (independent)", "diversity", "spectral lines (source)",
-         f"spectral lines at {args.lines_seconds:g} s (whole clip)",
+         f"spectral lines at {args.lines_seconds:g} s (whole clip / half trained on)",
          "objective: generator (real)", "train s"], body)]
     summary = []
     for name in dict.fromkeys(recipe_of.values()):
