@@ -112,13 +112,16 @@ def evaluate_run(args, texture: str, recipe: str) -> dict:
 def table(rows: list[dict], recipes: dict[str, list[str]], recipe_of: dict[str, str], args, walls: dict) -> str:
     f = X.fmt
     seeds = "seeds 0 and 1 (ratios: mean of the two)" if args.seeds == 2 else \
-        f"seeds 0 to {args.seeds - 1} (texture ratio: mean and highest of the {args.seeds}; other columns: seeds 0 and 1)"
+        f"seeds 0 to {args.seeds - 1} (texture ratio: mean and highest of the {args.seeds}, and the clip's floor, what " \
+        f"outputs that varied as the recording does would score; other columns: seeds 0 and 1)"
     lines = [f"Base `{args.base}`, {args.steps} steps, {args.seconds:g} s from {seeds}; "
              f"CPU, {args.jobs} training(s) at a time, {args.threads} torch thread(s) each. Recipes:", ""]
     lines += [f"- **{name}**: `{' '.join(extra) or '(base config)'}`" for name, extra in recipes.items()]
     body = []
     for r in rows:
         top = f" (max {max(r['texture_ratio_seeds']):.2f})" if len(r["texture_ratio_seeds"]) > 2 else ""
+        if r.get("ratio_floor") is not None:
+            top += f" [floor {r['ratio_floor']:.2f}]"
         body.append([r["texture"], r["recipe"], f(r["texture_ratio"]) + top,
                      " / ".join(f(r["groups"][g], "{:.1f}") for g in X.STAT_GROUPS), f(r["heldout_style_ratio"]),
                      f"{f(r['copy_score'])} / {f(r.get('copy_score_train_half'))} ({f(r['independent_copy'])})",

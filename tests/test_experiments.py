@@ -92,7 +92,8 @@ def _ratio(r):
 def test_summarise_means_over_candidates_and_extra_seeds():
     cand = [{"texture_ratio": _ratio(r), "heldout_style_ratio": {"ratio": h}, "copy_score": {"mean": c, "max": 1.0},
              "spectral_lines": {"count": n}} for r, h, c, n in ((1.0, 2.0, 0.1, 1), (2.0, 4.0, 0.3, 3))]
-    report = {"candidates": cand, "diversity": 0.9, "reference": {"spectral_lines": {"count": 5}}}
+    report = {"candidates": cand, "diversity": 0.9,
+              "reference": {"spectral_lines": {"count": 5}, "ratio_floor": {"independent": 1.0, "own_variation": 1.2}}}
     s = X.summarise(report, [_ratio(6.0)])
     assert s["texture_ratio"] == pytest.approx(3.0)
     assert s["texture_ratio_seeds"] == [1.0, 2.0, 6.0]
@@ -100,6 +101,9 @@ def test_summarise_means_over_candidates_and_extra_seeds():
     assert s["heldout_style_ratio"] == pytest.approx(3.0)
     assert s["copy_score"] == pytest.approx(0.2)
     assert (s["diversity"], s["spectral_lines"], s["spectral_lines_reference"]) == (0.9, 2, 5)
+    assert s["ratio_floor"] == 1.2
+    report["reference"]["ratio_floor"] = None  # a clip too short for the floor
+    assert X.summarise(report)["ratio_floor"] is None
 
 
 def test_copy_scores_tell_a_copy_from_an_independent_excerpt():

@@ -258,9 +258,12 @@ def summarise(report: dict, extra_ratios: Sequence[dict] = ()) -> dict:
     ``extra_ratios``: :func:`texnet.metrics.texture_ratio` results of further outputs (more seeds), which
     enter the texture ratio and its groups. Returns ``texture_ratio`` (mean), ``texture_ratio_seeds``,
     ``groups`` (mean ratio per statistic group), ``heldout_style_ratio``, ``copy_score`` (against the whole
-    clip), ``diversity``, ``spectral_lines`` and ``spectral_lines_reference``.
+    clip), ``diversity``, ``spectral_lines``, ``spectral_lines_reference`` and ``ratio_floor`` (the reference's
+    :func:`texnet.metrics.texture_ratio_floor` ``own_variation``: what outputs that varied as the recording does
+    would score; None where the clip is too short for it).
     """
     cands = report["candidates"]
+    floor = report["reference"].get("ratio_floor")
     ratios = [c["texture_ratio"] for c in cands if c["texture_ratio"] is not None] + list(extra_ratios)
     return {
         "texture_ratio": mean(r["ratio"] for r in ratios),
@@ -272,6 +275,7 @@ def summarise(report: dict, extra_ratios: Sequence[dict] = ()) -> dict:
         "diversity": report["diversity"],
         "spectral_lines": mean(c["spectral_lines"]["count"] for c in cands),
         "spectral_lines_reference": report["reference"]["spectral_lines"]["count"],
+        "ratio_floor": None if floor is None else floor["own_variation"],
     }
 
 
