@@ -124,6 +124,11 @@ def test_objective_config_sets_the_segment():
     loss = build_objective(FE, DescriptorConfig(n_filters=8, kernel_sizes=[3]),
                            ObjectiveConfig(resolutions=[128], auditory_weight=1.0, auditory_segment_s=1.5))
     assert loss.auditory.segment == 512 and loss.min_samples() >= loss.auditory.min_samples() > 1.5 * SR
+    # the segments set the shortest crop (the too-short errors then name them); without the term they cannot
+    assert loss.segments_set_min_samples
+    off = build_objective(FE, DescriptorConfig(n_filters=8, kernel_sizes=[3]),
+                          ObjectiveConfig(resolutions=[128], auditory_weight=0.0))
+    assert off.auditory is None and not off.segments_set_min_samples
 
 
 def test_the_loss_adds_the_weighted_term(rain_wave):

@@ -94,6 +94,7 @@ class TextureDataModule(pl.LightningDataModule):
         self.holdout, self.crop_seconds = holdout, crop_seconds
         self.sample_rate = DEFAULT_SAMPLE_RATE  # the model's, once attached to a trainer (setup)
         self.min_crop_seconds: float | None = None  # the loss's receptive field, known in setup
+        self._segments_hint = False  # the auditory segments set that receptive field (the errors then name them)
         self.batch_size, self.steps_per_epoch, self.val_crops = batch_size, steps_per_epoch, val_crops
         self.style_waves: list[torch.Tensor] = []
         self.heldout_waves: list[torch.Tensor] = []
@@ -111,10 +112,12 @@ class TextureDataModule(pl.LightningDataModule):
             self.sample_rate = int(model.sample_rate)
             need = model.min_samples()
             self.min_crop_seconds = need / self.sample_rate
+            self._segments_hint = bool(getattr(getattr(model, "loss", None), "segments_set_min_samples", False))
             if self.crop_samples < need:
                 raise ValueError(f"data.crop_seconds ({self.crop_seconds:g} s) is shorter than the loss's receptive "
-                                 f"field ({need / self.sample_rate:.2f} s): raise crop_seconds, or lower "
-                                 f"model.objective.auditory_segment_s (the auditory term's Welch segments)")
+                                 f"field ({need / self.sample_rate:.2f} s): raise crop_seconds"
+                                 + (", or lower model.objective.auditory_segment_s (the auditory term's Welch segments)"
+                                    if self._segments_hint else ""))
         if not self.style_waves:
             self._load()  # checks every clip's parts against a crop (one line each)
 
@@ -136,8 +139,8 @@ class TextureDataModule(pl.LightningDataModule):
 
     def _too_short(self, path, seconds: float, held_out: bool = True) -> AudioError:
         """The one-line error for a clip too short to train on: the length needed and what to change."""
-        crop = (f"a shorter --data.crop_seconds (the loss needs at least {self.min_crop_seconds:.2f} s; a shorter "
-                f"--model.objective.auditory_segment_s lowers that)"
+        lower = "; a shorter --model.objective.auditory_segment_s lowers that" if self._segments_hint else ""
+        crop = (f"a shorter --data.crop_seconds (the loss needs at least {self.min_crop_seconds:.2f} s{lower})"
                 if self.min_crop_seconds else "a shorter --data.crop_seconds")
         if self.holdout and held_out:
             need = math.ceil(round(self.min_seconds() * 100, 6)) / 100  # rounded up to what is enough

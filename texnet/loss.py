@@ -387,6 +387,12 @@ class TextureLoss(nn.Module):
         n = max(v.frontend.samples_for_frames(d.receptive_field) for v, d in zip(self.views, self.descriptors))
         return n if self.auditory is None else max(n, self.auditory.min_samples())
 
+    @property
+    def segments_set_min_samples(self) -> bool:
+        """Whether the auditory term's modulation segments set :meth:`min_samples` (then a shorter
+        ``auditory_segment_s`` lowers it: the too-short errors say so only then)."""
+        return self.auditory is not None and self.auditory.min_samples() >= self.min_samples()
+
     def margin_samples(self) -> int:
         """Samples a waveform needs on each side so its every kept sample lies under full descriptor windows."""
         return max((d.receptive_field - 1) * v.frontend.hop_length + v.frontend.n_fft // 2

@@ -251,7 +251,7 @@ def optimize_waveform(
         raise ValueError(f"output of {n_samples} samples is shorter than the descriptor's receptive field "
                          f"({objective.min_samples() / basis.sample_rate:.3f} s): ask for more seconds"
                          + (", or shorter auditory segments (model.objective.auditory_segment_s)"
-                            if objective.auditory is not None else ""))
+                            if objective.segments_set_min_samples else ""))
     if init_wave.shape[-1] != n_samples:
         raise ValueError(f"init_wave has {init_wave.shape[-1]} samples, expected {n_samples}")
     has_content = objective.has_content
