@@ -52,7 +52,7 @@ def settings() -> dict[int, Setting]:
 
     def spec(statistic="mean_cov"):  # a spectrogram-domain objective: no audio terms
         return X.objective_config(statistic=statistic, resolutions=[], spectrum_weight=0.0, band_whitening=0.0,
-                                  auditory_weight=0.0)
+                                  auditory_weight=0.0, tone_weight=0.0)
 
     baseline = Setting("wave, scaled STFT coefficients, power half-whitened, STFT 128/512/2048/8192, + auditory "
                        "statistics + log spectrum (configs/baseline.yaml)", power, single,

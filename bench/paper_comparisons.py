@@ -50,7 +50,8 @@ SR = X.SAMPLE_RATE
 # the paper's front ends and objective, spelled out (whatever the library's defaults)
 STFT = FrontendConfig(kind="stft", n_fft=1024, hop_length=256, scale="log1p", griffin_lim_iters=64)
 CQT = FrontendConfig(kind="cqt", hop_length=128, scale="log1p", griffin_lim_iters=32)  # librosa's CQT GL is slow
-OBJECTIVE = dict(statistic="mean_cov", resolutions=[], spectrum_weight=0.0, band_whitening=0.0, auditory_weight=0.0)
+OBJECTIVE = dict(statistic="mean_cov", resolutions=[], spectrum_weight=0.0, band_whitening=0.0, auditory_weight=0.0,
+                 tone_weight=0.0)
 
 
 @dataclass

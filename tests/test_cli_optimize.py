@@ -24,7 +24,7 @@ CONFIG = """\
 model:
   frontend: {n_fft: 256, hop_length: 64, scale: log1p, griffin_lim_iters: 8}
   descriptor: {n_filters: 16, kernel_sizes: [3, 9]}
-  objective: {resolutions: [], band_whitening: 0, spectrum_weight: 0, auditory_weight: 0}
+  objective: {resolutions: [], band_whitening: 0, spectrum_weight: 0, auditory_weight: 0, tone_weight: 0}
 optimize:
   domain: spectrogram
   max_iter: 3

@@ -14,7 +14,7 @@ from texnet.optimize import OptimizeConfig, run_baseline
 STATS = ["mean_cov", "gram"]
 N_FREQ = 129
 # the paper's kind of objective: spectrograms in, no audio-only terms
-SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0)
+SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0, tone_weight=0.0)
 DESC = DescriptorConfig(n_filters=16, kernel_sizes=[5])
 
 
@@ -30,7 +30,7 @@ def style(stats: DescriptorStatistics, x: torch.Tensor) -> float:
 def wave_loss(resolutions=(128, 512), whitening: float = 0.0, **kw) -> TextureLoss:
     fe = FrontendConfig(n_fft=256, hop_length=64, scale="power")
     cfg = ObjectiveConfig(resolutions=list(resolutions), band_whitening=whitening, spectrum_weight=0.0,
-                          auditory_weight=0.0)
+                          auditory_weight=0.0, tone_weight=0.0)
     for k, v in kw.items():
         setattr(cfg, k, v)
     return build_objective(fe, DESC, cfg)
@@ -297,7 +297,8 @@ def test_diversity_enters_the_total_with_its_weight(tiny_frontend, clip):
 
 
 def test_audio_only_terms_are_refused_in_the_spectrogram_domain(tiny_frontend):
-    for key, value in (("resolutions", [128]), ("band_whitening", 0.5), ("auditory_weight", 1.0)):
+    for key, value in (("resolutions", [128]), ("band_whitening", 0.5), ("auditory_weight", 1.0),
+                       ("tone_weight", 1.0)):
         with pytest.raises(ValueError, match=key):
             build_objective(tiny_frontend, DESC, ObjectiveConfig(**{**SPECTROGRAM, key: value}), "spectrogram")
     with pytest.raises(ValueError, match="unknown domain"):

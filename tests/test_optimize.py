@@ -14,7 +14,7 @@ from texnet.optimize import OptimizeConfig, noise_init, optimize_spectrogram, op
 
 N_FREQ = 129
 # the paper's kind of objective: spectrograms in, no audio-only terms
-SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0)
+SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0, tone_weight=0.0)
 FE = build_frontend(FrontendConfig(n_fft=256, hop_length=64, scale="log1p", griffin_lim_iters=16))
 
 

@@ -103,7 +103,7 @@ def test_api_generates_requested_length_and_seeds_differ(tiny_run):
     assert not torch.allclose(w0, w1)
 
 
-SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0)
+SPECTROGRAM = dict(resolutions=[], band_whitening=0.0, spectrum_weight=0.0, auditory_weight=0.0, tone_weight=0.0)
 
 
 def tiny_module(kind: str = "texture", **objective):

@@ -14,6 +14,7 @@ with the target's:
 - :class:`LongTermSpectrum`, once per resolution: the time-averaged spectrum in a true log;
 - :class:`~texnet.auditory.AuditoryStatistics`: band-envelope moments, correlations and modulation
   spectra of the audio (McDermott & Simoncelli 2011);
+- :class:`~texnet.tones.ToneGuard`: narrow peaks of the long-term spectrum that the target lacks;
 - :func:`diversity_loss` between batch items (Improved Texture Networks).
 
 Each resolution sees the audio through a :class:`SpectrogramView` (its own differentiable STFT, each
@@ -38,7 +39,8 @@ from torch import nn
 from .auditory import AuditoryStatistics, segment_frames
 from .descriptors import Descriptor, DescriptorConfig, build_descriptor
 from .frontends import Frontend, FrontendConfig, STFTFrontend, build_frontend
-from .pooling import all_sum, pooled_sums, world_size
+from .pooling import mix_stats, normalised_weights, pooled_sums, time_mean, world_size
+from .tones import ToneGuard
 
 HOP_DIVISOR = 4  # a resolution's hop = n_fft / 4: the usual 75 % overlap of a Hann window
 SPECTRUM_FLOOR = 1e-6  # of the target's mean level: the long-term spectrum's log floor
@@ -57,9 +59,10 @@ class ObjectiveConfig:
     ``scale: power`` only) divides each bin's power by the target's long-term power in that bin raised to
     it, so quiet bands count. ``spectrum_weight``: the long-term spectrum term. ``auditory_weight``: the
     auditory statistics term, whose Welch segments last ``auditory_segment_s`` (sets the slowest
-    modulation band judged; training crops must be longer). ``diversity_weight``: pushes the outputs of
-    different noise apart. ``resolutions``, ``band_whitening`` and ``auditory_weight`` judge audio: the
-    spectrogram domain (the paper's variants) needs them empty / 0.
+    modulation band judged; training crops must be longer). ``tone_weight``: the tone guard
+    (:mod:`texnet.tones`) against steady tones the target lacks. ``diversity_weight``: pushes the outputs of
+    different noise apart. ``resolutions``, ``band_whitening``, ``auditory_weight`` and ``tone_weight`` judge
+    audio: the spectrogram domain (the paper's variants) needs them empty / 0.
     """
 
     statistic: Literal["mean_cov", "gram"] = "mean_cov"
@@ -73,13 +76,14 @@ class ObjectiveConfig:
     band_whitening: float = 0.5
     auditory_weight: float = 3.0
     auditory_segment_s: float = 3.0
+    tone_weight: float = 3.0
     diversity_weight: float = 0.0
 
 
 class Losses(NamedTuple):
     """Loss terms per candidate, each ``(batch,)`` (``(1,)`` for pooled statistics); ``total`` is
     what is minimised. ``parts``: the style's terms before their weights (``descriptor`` and ``spectrum``,
-    means over the resolutions; ``auditory``), for the logs."""
+    means over the resolutions; ``auditory``; ``tones``), for the logs."""
 
     total: torch.Tensor
     style: torch.Tensor
@@ -115,25 +119,6 @@ class _Gram(torch.autograd.Function):
 def gram(act: torch.Tensor) -> torch.Tensor:
     """``(batch, channels, positions)`` -> ``(batch, channels, channels)``, averaged over positions."""
     return _Gram.apply(act)
-
-
-def normalised_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
-    """``(n,)`` mixing weights summing to 1 (equal for ``None``); non-negative with a positive sum."""
-    if n == 0:
-        raise ValueError("need at least one style source")
-    w = torch.ones(n) if weights is None else torch.as_tensor(list(weights), dtype=torch.float32)
-    if w.numel() != n:
-        raise ValueError(f"got {w.numel()} weights for {n} style sources: give one weight per source")
-    if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"style weights must be finite and non-negative with a positive sum, got {w.tolist()}")
-    return w / w.sum()
-
-
-def mix_stats(stats: Sequence[Sequence[torch.Tensor]], weights: Sequence[float] | None) -> list[torch.Tensor]:
-    """Weighted mean of several sources' per-layer statistics: ``stats[s][l]`` is source ``s``'s
-    statistic (any shape) at layer ``l``."""
-    w = normalised_weights(weights, len(stats))
-    return [sum(w[s] * stats[s][l] for s in range(len(stats))) for l in range(len(stats[0]))]
 
 
 def diversity_loss(acts: list[torch.Tensor]) -> torch.Tensor:
@@ -300,13 +285,7 @@ class LongTermSpectrum(nn.Module):
         """``spec`` ``(batch, freq, time)`` -> ``(batch,)``; ``pooled``: ``(1,)``, the spectrum of every item
         (of every rank in a distributed run) together."""
         with torch.autocast(spec.device.type, enabled=False):
-            lin = torch.expm1(spec.float().clamp_min(0))
-            if pooled and world_size() > 1:
-                total = all_sum(lin.double().sum((0, 2)))
-                count = all_sum(lin.new_tensor(float(lin.shape[0] * lin.shape[-1]), dtype=torch.float64))
-                lin = (total / count).float()[None]
-            else:
-                lin = (pool_batch(lin) if pooled else lin).mean(-1)
+            lin = time_mean(torch.expm1(spec.float().clamp_min(0)), pooled)
             return (torch.log10(lin + self.floor) - self.target).pow(2).mean(-1)
 
 
@@ -350,7 +329,8 @@ class TextureLoss(nn.Module):
     """
 
     def __init__(self, config: ObjectiveConfig, frontend: Frontend, descriptors: Sequence[DescriptorStatistics],
-                 views: Sequence[SpectrogramView] | None = None, auditory: AuditoryStatistics | None = None):
+                 views: Sequence[SpectrogramView] | None = None, auditory: AuditoryStatistics | None = None,
+                 tones: ToneGuard | None = None):
         super().__init__()
         self.config = config
         self.frontend = frontend
@@ -362,6 +342,7 @@ class TextureLoss(nn.Module):
         n_freqs = [frontend.n_freq] if views is None else [v.frontend.n_freq for v in views]
         self.spectra = nn.ModuleList(LongTermSpectrum(n) for n in n_freqs) if config.spectrum_weight else None
         self.auditory = auditory
+        self.tones = tones
 
     @property
     def n_resolutions(self) -> int:
@@ -385,7 +366,9 @@ class TextureLoss(nn.Module):
         if self.views is None:
             return self.frontend.samples_for_frames(self.receptive_field)
         n = max(v.frontend.samples_for_frames(d.receptive_field) for v, d in zip(self.views, self.descriptors))
-        return n if self.auditory is None else max(n, self.auditory.min_samples())
+        for term in (self.auditory, self.tones):
+            n = n if term is None else max(n, term.min_samples())
+        return n
 
     @property
     def segments_set_min_samples(self) -> bool:
@@ -417,14 +400,17 @@ class TextureLoss(nn.Module):
             desc.set_style(specs, weights)
             if self.spectra is not None:
                 self.spectra[i].set_target(specs, weights)
-        if self.auditory is not None:
-            self.auditory.set_target(waves, weights)
+        for term in (self.auditory, self.tones):
+            if term is not None:
+                term.set_target(waves, weights)
 
     @torch.no_grad()
     def set_content(self, wave: torch.Tensor | None) -> None:
         """Content target from a waveform ``(samples,)`` (None: texture synthesis, no content)."""
         for i, desc in enumerate(self.descriptors):
             desc.set_content(None if wave is None else self.spectrogram(i, self.input_of(wave[None]))[0])
+        if self.tones is not None:
+            self.tones.set_content(wave)
 
     def forward(self, x: torch.Tensor, pooled: bool = False, content: torch.Tensor | None = None) -> Losses:
         """Loss terms of candidates ``x`` (the domain's input, batch first).
@@ -458,6 +444,10 @@ class TextureLoss(nn.Module):
             auditory = self.auditory.loss(x, pooled=pooled)
             parts["auditory"] = auditory.detach()
             style = style + self.config.auditory_weight * auditory
+        if self.tones is not None:
+            tones = self.tones(x, pooled=pooled, content=content)
+            parts["tones"] = tones.detach()
+            style = style + self.config.tone_weight * tones
         content_loss = content_loss / n if has_content else x.new_zeros(x.shape[0])
         div = diversity_loss(acts_all) if self.config.diversity_weight else x.new_zeros(())
         total = self.config.style_weight * style + self.config.content_weight * content_loss
@@ -477,7 +467,7 @@ def build_objective(frontend: FrontendConfig | Frontend, descriptor: DescriptorC
     fe_cfg = fe.config
     if domain == "spectrogram":
         for name, bad in (("resolutions", config.resolutions), ("band_whitening", config.band_whitening),
-                          ("auditory_weight", config.auditory_weight)):
+                          ("auditory_weight", config.auditory_weight), ("tone_weight", config.tone_weight)):
             if bad:
                 raise ValueError(f"objective.{name} judges audio, so it needs the waveform domain; set it to "
                                  f"{'[]' if name == 'resolutions' else 0} for a spectrogram objective "
@@ -487,8 +477,9 @@ def build_objective(frontend: FrontendConfig | Frontend, descriptor: DescriptorC
         raise ValueError(f"unknown domain {domain!r} (expected 'waveform' or 'spectrogram')")
     if not isinstance(fe, STFTFrontend):
         raise ValueError("a waveform objective needs the differentiable STFT front end (not the CQT)")
-    if config.auditory_weight < 0:
-        raise ValueError(f"auditory_weight must be >= 0, got {config.auditory_weight}")
+    for name in ("auditory_weight", "tone_weight"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
     if config.resolutions:
         frontends = []
         for n_fft in config.resolutions:
@@ -505,4 +496,5 @@ def build_objective(frontend: FrontendConfig | Frontend, descriptor: DescriptorC
     if config.auditory_weight:
         sr = fe_cfg.sample_rate
         auditory = AuditoryStatistics(sr, segment=segment_frames(config.auditory_segment_s, sr))
-    return TextureLoss(config, fe, descriptors, views, auditory)
+    tones = ToneGuard(fe_cfg.sample_rate) if config.tone_weight else None
+    return TextureLoss(config, fe, descriptors, views, auditory, tones)

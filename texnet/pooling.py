@@ -6,8 +6,12 @@ over the ranks with a differentiable all-reduce: every rank then computes the lo
 gradient reaches each rank's crops once per rank (the all-reduce's backward sums the ranks' identical
 upstream gradients) and DDP averages the ranks' gradients, so N ranks with B crops each take exactly the
 step one device takes with N * B crops.
+
+Several style sources (multi-texture) are mixed the same way: their statistics averaged with weights.
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import torch
 
@@ -42,3 +46,34 @@ def pooled_sums(x: torch.Tensor, powers: int = 2, cross: bool = True) -> dict[st
     if cross:
         sums["xx"] = torch.einsum("bct,bdt->cd", x, x)
     return {k: all_sum(v) for k, v in sums.items()}
+
+
+def time_mean(x: torch.Tensor, pooled: bool = False) -> torch.Tensor:
+    """``x`` ``(batch, channels, positions)`` averaged over positions: ``(batch, channels)``; ``pooled``:
+    over batch and positions, of every rank in a distributed run: ``(1, channels)``."""
+    if not pooled:
+        return x.mean(-1)
+    if world_size() == 1:
+        return x.mean((0, 2))[None]
+    total = all_sum(x.double().sum((0, 2)))
+    count = all_sum(x.new_tensor(float(x.shape[0] * x.shape[-1]), dtype=torch.float64))
+    return (total / count).to(x.dtype)[None]
+
+
+def normalised_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
+    """``(n,)`` mixing weights summing to 1 (equal for ``None``); non-negative with a positive sum."""
+    if n == 0:
+        raise ValueError("need at least one style source")
+    w = torch.ones(n) if weights is None else torch.as_tensor(list(weights), dtype=torch.float32)
+    if w.numel() != n:
+        raise ValueError(f"got {w.numel()} weights for {n} style sources: give one weight per source")
+    if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"style weights must be finite and non-negative with a positive sum, got {w.tolist()}")
+    return w / w.sum()
+
+
+def mix_stats(stats: Sequence[Sequence[torch.Tensor]], weights: Sequence[float] | None) -> list[torch.Tensor]:
+    """Weighted mean of several sources' per-layer statistics: ``stats[s][l]`` is source ``s``'s
+    statistic (any shape) at layer ``l``."""
+    w = normalised_weights(weights, len(stats))
+    return [sum(w[s] * stats[s][l] for s in range(len(stats))) for l in range(len(stats[0]))]
