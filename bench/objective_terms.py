@@ -6,9 +6,9 @@
 The objective the checkpoint was trained against, with the FIRST half of ``data/<clip>.ogg`` as the target,
 pooled over 16 evenly spaced 1.5 s crops (as ``bench/bench_recipes.py`` reports it), of the unseen second half
 and of ``--seconds`` of the generator's audio (``--seed``): the total, the descriptor statistics per
-resolution, the long-term spectrum and the auditory statistics, each before its weight. Beside them the unseen
-half with the phases of its STFT in the generator's frames drawn at random (its RMS restored): what a generator
-scores that makes the right magnitudes with unrelated phases.
+resolution, the long-term spectrum, the auditory statistics and the tone guard, each before its weight.
+Beside them the unseen half with the phases of its STFT in the generator's frames drawn at random (its RMS
+restored): what a generator scores that makes the right magnitudes with unrelated phases.
 """
 from __future__ import annotations
 

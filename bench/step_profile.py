@@ -6,7 +6,7 @@
 
 One torch thread (``--threads``). The step is cut where the loss's terms meet: the generator's render
 (forward), each term's forward + backward with respect to the rendered audio (each resolution's
-spectrogram + descriptor statistics + long-term spectrum, and the auditory statistics), the generator's
+spectrogram + descriptor statistics + long-term spectrum, the auditory statistics, the tone guard), the generator's
 backward from the summed gradient, and the optimiser. Each piece's median over ``--repeats`` steps
 (after one warm-up), and its share of their sum; the sum against a whole fused step checks the cut.
 """
@@ -66,6 +66,9 @@ def main() -> None:
             pieces[f"resolution {loss.views[i].frontend.n_fft}"] = _clock(term)
         if loss.auditory is not None:
             pieces["auditory"] = _clock(lambda: (loss.config.auditory_weight * loss.auditory.loss(x, pooled=True)).sum().backward())
+        if loss.tones is not None:
+            pieces["tone guard"] = _clock(
+                lambda: (loss.config.tone_weight * loss.tones(x, pooled=True)).sum().backward())
         t_back = _clock(lambda: wave.backward(x.grad))
         t_opt = _clock(opt.step)
         opt.zero_grad()

@@ -23,7 +23,7 @@ def _module():
     from texnet.module import TextureModule
 
     # every pooled term: two resolutions of descriptor statistics, the long-term spectrum, the auditory
-    # statistics; a generator centred by the batch's mean frame (the one centring that couples the items;
+    # statistics, the tone guard; a generator centred by the batch's mean frame (the one centring that couples the items;
     # the default local mean is per item)
     return TextureModule(FrontendConfig(n_fft=256, hop_length=64),
                          DescriptorConfig(n_filters=16, kernel_sizes=[5]),

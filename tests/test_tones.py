@@ -114,3 +114,34 @@ def test_a_contents_lines_are_allowed_stored_or_per_item():
         cleared = guard(candidate).item()
     assert given < 0.015 and stored < 0.015 and alone > 5 * given
     assert other > 5 * stored and cleared == pytest.approx(alone)
+
+
+def test_a_candidate_equal_to_its_target_scores_zero_and_silence_keeps_finite_gradients():
+    a = noise(6, 0)
+    assert guard_on(a)(a[None]).item() == 0.0  # its ripple is the target's: nothing exceeds the margin
+    silence = torch.zeros(2, 2 * SR, requires_grad=True)
+    penalty = guard_on(a)(silence, pooled=True)
+    penalty.sum().backward()
+    assert torch.isfinite(penalty).all() and torch.isfinite(silence.grad).all()
+
+
+def test_pooled_is_the_spectrum_of_all_items_together_not_a_mean_of_penalties():
+    guard = guard_on(noise(10, 0))
+    items = torch.stack([noise(6, 1), noise(6, 2) + tone(6, 440.0, 1.0)])
+    with torch.no_grad():
+        pooled, per_item = guard(items, pooled=True).item(), guard(items).mean().item()
+        joined = guard(items.reshape(1, -1)).item()  # one recording of both: nearly the same frames
+    assert pooled == pytest.approx(joined, rel=0.1) and abs(pooled - per_item) > 0.2 * pooled
+
+
+def test_the_objective_passes_a_style_transfers_content_to_the_guard():
+    cfg = ObjectiveConfig(resolutions=[128], auditory_weight=0.0, tone_weight=1.0)
+    loss = build_objective(FrontendConfig(sample_rate=SR), DescriptorConfig(n_filters=8, kernel_sizes=[3]), cfg)
+    loss.set_target([noise(6, 0)])
+    voice = noise(4, 5) * 0.1 + tone(4, 440.0, 1.0)
+    x = (noise(4, 1) + tone(4, 440.0, 1.0))[None]
+    alone = loss(x).parts["tones"].item()
+    per_item = loss(x, content=voice[None]).parts["tones"].item()
+    loss.set_content(voice)
+    stored = loss(x).parts["tones"].item()
+    assert per_item < 0.2 * alone and stored < 0.2 * alone

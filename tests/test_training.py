@@ -414,13 +414,14 @@ def test_old_checkpoints_load_and_removed_options_are_named(tiny_run, tmp_path):
     hp = ckpt["hyper_parameters"]
     del hp["generator"]["center"], hp["generator"]["seed"]
     hp["generator"]["magnitude"], hp["generator"]["phase"] = "exp", "free"
-    del hp["objective"]["auditory_segment_s"]
+    del hp["objective"]["auditory_segment_s"], hp["objective"]["tone_weight"]
     old = tmp_path / "old.ckpt"
     torch.save(ckpt, old)
     g = load_generator(old)
     assert g.generator.config.center is False and g.generate(0.5, n_iter=1).numel() > 0
     # what reads the settings later sees them as rebuilt: the old segments, no removed option
     assert g.hparams["objective"]["auditory_segment_s"] == 0.75 and "phase" not in g.hparams["generator"]
+    assert g.hparams["objective"]["tone_weight"] == 0.0  # trained before the tone guard: judged without it
     hp["generator"]["magnitude"] = "softplus"
     torch.save(ckpt, old)
     with pytest.raises(CheckpointError, match="magnitude='softplus'"):

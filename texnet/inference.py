@@ -68,7 +68,7 @@ _OLD_DEFAULTS = {
     FrontendConfig: {"n_fft": 1024, "hop_length": 256, "scale": "log1p"},  # the scale was never None
     GeneratorConfig: {"kind": "texture", "channels": 128, "dilations": [1, 2, 4, 8, 16, 32] * 2, "center": False,
                       "center_window": 0},
-    ObjectiveConfig: {"auditory_segment_s": 0.75},
+    ObjectiveConfig: {"auditory_segment_s": 0.75, "tone_weight": 0.0},
 }
 # Options since removed, with the one value whose behaviour remains.
 _REMOVED = {GeneratorConfig: {"magnitude": "exp", "phase": "free"}}

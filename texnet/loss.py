@@ -321,7 +321,7 @@ class SpectrogramView(nn.Module):
 
 class TextureLoss(nn.Module):
     """The whole objective: descriptor statistics and long-term spectrum per resolution (averaged over
-    resolutions), auditory statistics, content and diversity, weighted by the :class:`ObjectiveConfig`.
+    resolutions), auditory statistics, tone guard, content and diversity, weighted by the :class:`ObjectiveConfig`.
 
     ``domain`` ``"waveform"``: candidates are audio ``(batch, samples)``, seen through ``views`` (one per
     resolution). ``"spectrogram"``: candidates are the ``frontend``'s log-magnitudes ``(batch, freq,
@@ -467,7 +467,8 @@ def build_objective(frontend: FrontendConfig | Frontend, descriptor: DescriptorC
     fe_cfg = fe.config
     if domain == "spectrogram":
         for name, bad in (("resolutions", config.resolutions), ("band_whitening", config.band_whitening),
-                          ("auditory_weight", config.auditory_weight), ("tone_weight", config.tone_weight)):
+                          ("auditory_weight", config.auditory_weight),
+                          ("tone_weight", config.tone_weight)):
             if bad:
                 raise ValueError(f"objective.{name} judges audio, so it needs the waveform domain; set it to "
                                  f"{'[]' if name == 'resolutions' else 0} for a spectrogram objective "

@@ -3,7 +3,7 @@
 A steady tone is one bin of a fine spectrum, so the texture statistics (band envelopes tens of bins wide,
 a descriptor's whole-spectrum activations) hardly see it, while a listener hears a hum or a whistle.
 The guard looks where a tone shows: the long-term power spectrum of ``TONE_N_FFT``-point Hann frames,
-in dB above its running mean over ``TONE_WIDTH_BINS`` bins (the spectrum's *ripple*), between
+in dB, less its running mean over ``TONE_WIDTH_BINS`` bins (the spectrum's *ripple*), between
 ``TONE_BAND_HZ``. It penalises only the candidate's ripple that rises more than ``TONE_MARGIN_DB`` above
 the target's in the same bin, so the source's own lines and broad shape are free; the penalty is the
 mean over the band of the squared excess in units of ``TONE_SCALE_DB``. In a style transfer the content's
@@ -31,13 +31,14 @@ TONE_WIDTH_BINS = 41  # the running mean that stands for the smooth spectrum (11
 TONE_BAND_HZ = (50.0, 4000.0)  # where the generators put their lines; above, real textures rarely have any
 TONE_MARGIN_DB = 1.0
 TONE_SCALE_DB = 3.0
-POWER_FLOOR = 1e-12  # of the mean power: silence has a finite level
+POWER_FLOOR = 1e-12  # of the mean power: a quiet bin has a finite level
+ABSOLUTE_FLOOR = 1e-20  # the least mean power the floor is taken of: silence keeps a finite gradient in float32
 
 
 def ripple_db(power: torch.Tensor, width: int = TONE_WIDTH_BINS) -> torch.Tensor:
-    """A power spectrum's level in dB above its running mean over ``width`` bins (edges replicated):
-    ``(..., bins) -> (..., bins)``."""
-    level = 10 * torch.log10(power + POWER_FLOOR * power.mean(-1, keepdim=True).clamp_min(1e-30))
+    """A power spectrum's level in dB less the running mean of that level over ``width`` bins (edges
+    replicated): ``(..., bins) -> (..., bins)``."""
+    level = 10 * torch.log10(power + POWER_FLOOR * power.mean(-1, keepdim=True).clamp_min(ABSOLUTE_FLOOR))
     shape = level.shape
     flat = level.reshape(-1, 1, shape[-1])
     smooth = F.avg_pool1d(F.pad(flat, (width // 2, width // 2), mode="replicate"), width, 1)
@@ -51,9 +52,10 @@ class ToneGuard(nn.Module):
         super().__init__()
         self.n_fft = int(n_fft)
         hz = torch.arange(self.n_fft // 2 + 1) * sample_rate / self.n_fft
-        self.register_buffer("band", (hz >= TONE_BAND_HZ[0]) & (hz <= TONE_BAND_HZ[1]), persistent=False)
+        inside = ((hz >= TONE_BAND_HZ[0]) & (hz <= TONE_BAND_HZ[1])).nonzero()[:, 0].tolist()
+        self.band = slice(inside[0], inside[-1] + 1)  # a slice, not a mask: no device sync per call
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
-        self.register_buffer("target", torch.zeros(int(self.band.sum())), persistent=False)
+        self.register_buffer("target", torch.zeros(len(inside)), persistent=False)
         self.register_buffer("content", None, persistent=False)  # the stored content's ripple, if any
 
     def min_samples(self) -> int:
