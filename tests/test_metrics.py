@@ -276,6 +276,10 @@ def test_spectral_lines_count_added_tones_not_noise_or_level():
     assert 3 <= lined["count"] <= 6 and lined["ripple_db"] > clean["ripple_db"]
     assert M.spectral_lines(100 * (noise + tones), sr) == pytest.approx(lined)
     assert M.spectral_lines(noise + 0.1 * noise.std() * torch.sin(2 * torch.pi * 6000 * t), sr)["count"] == 0
+    # at another resolution (twice the frame, the same 110 Hz median): the same lines, still none in the noise
+    finer = dict(n_fft=2 * M.LINE_N_FFT, width_bins=2 * M.LINE_WIDTH_BINS - 1)
+    assert M.spectral_lines(noise, sr, **finer)["count"] == 0
+    assert 3 <= M.spectral_lines(noise + tones, sr, **finer)["count"] <= 6
 
 
 def test_spectral_lines_of_the_bundled_steady_clips_are_none(clips):

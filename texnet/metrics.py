@@ -712,10 +712,11 @@ LINE_WIDTH_BINS = 41  # the running median that stands for the smooth spectrum (
 LINE_THRESHOLD_DB = 6.0
 
 
-def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float = 4000.0) -> dict[str, float]:
+def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float = 4000.0,
+                   n_fft: int = LINE_N_FFT, width_bins: int = LINE_WIDTH_BINS) -> dict[str, float]:
     """Narrow peaks of a waveform's ``(samples,)`` long-term spectrum: bins of the mean power of Hann frames
-    of :data:`LINE_N_FFT` (hop a quarter) between ``low_hz`` and ``high_hz`` that stand more than
-    :data:`LINE_THRESHOLD_DB` above the running median over :data:`LINE_WIDTH_BINS` bins.
+    of ``n_fft`` points (hop a quarter) between ``low_hz`` and ``high_hz`` that stand more than
+    :data:`LINE_THRESHOLD_DB` above the running median over ``width_bins`` bins.
 
     Returns ``count`` (such bins that are local maxima: one per line) and ``ripple_db`` (standard deviation
     of the spectrum about that median).
@@ -728,13 +729,13 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     seconds at least.
     """
     w = _as_wave(wave)
-    n_fft = min(LINE_N_FFT, 1 << (w.shape[0].bit_length() - 1))
+    n_fft = min(n_fft, 1 << (w.shape[0].bit_length() - 1))
     spec = torch.stft(w.double(), n_fft, n_fft // 4, window=torch.hann_window(n_fft, dtype=torch.float64),
                       return_complex=True)
     level = 10 * torch.log10(spec.abs().square().mean(-1) + 1e-30)
-    half = LINE_WIDTH_BINS // 2
+    half = width_bins // 2
     padded = F.pad(level[None, None], (half, half), mode="replicate")[0, 0]
-    residual = level - padded.unfold(0, LINE_WIDTH_BINS, 1).median(-1).values
+    residual = level - padded.unfold(0, width_bins, 1).median(-1).values
     hz = torch.arange(level.shape[0], dtype=torch.float64) * sample_rate / n_fft
     inner = F.pad(level[None, None], (1, 1), mode="replicate")[0, 0]
     peak = (level >= inner[:-2]) & (level > inner[2:])  # one count per line: the window spreads it over bins
