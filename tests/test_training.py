@@ -438,6 +438,24 @@ def test_old_checkpoints_load_and_removed_options_are_named(tiny_run, tmp_path):
         load_generator(old)
 
 
+def test_resuming_an_old_checkpoint_trains_on_with_the_settings_it_was_written_with(tiny_run, tmp_path):
+    """A run from before the tone guard, resumed with a config that does not name it, goes on without it
+    (the new default would change its objective mid-run, and a spectrogram-domain one could not be built)."""
+    ckpt = torch.load(tiny_run / "last.ckpt", weights_only=True)
+    del ckpt["hyper_parameters"]["objective"]["tone_weight"]
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    config = tmp_path / "tiny_then.yaml"  # the config as it was written then
+    config.write_text(TINY.read_text().replace(", tone_weight: 0", ""))
+    out = tmp_path / "resumed"
+    r = run(["train.py", "--config", str(config), "--out", str(out), "--ckpt_path", str(old),
+             "--trainer.max_steps", str(ckpt["global_step"] + 2), "--compare.enabled", "false"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed = torch.load(out / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == ckpt["global_step"] + 2
+    assert resumed["hyper_parameters"]["objective"]["tone_weight"] == 0.0
+
+
 def test_wandb_run_is_named_resumed_and_kept_in_the_run_folder(tmp_path):
     out = tmp_path / "rain"
     train(out, "--trainer.max_steps", "3", "--compare.enabled", "false", "--trainer.log_every_n_steps", "1")

@@ -70,6 +70,17 @@ _OLD_DEFAULTS = {
                       "center_window": 0},
     ObjectiveConfig: {"auditory_segment_s": 0.75, "tone_weight": 0.0},
 }
+_SECTIONS = ((FrontendConfig, "frontend"), (GeneratorConfig, "generator"), (DescriptorConfig, "descriptor"),
+             (ObjectiveConfig, "objective"))
+
+
+def old_defaults(hparams: dict) -> dict[str, object]:
+    """The settings a checkpoint's ``hparams`` do not name whose default has changed since, at the value they
+    had when it was written: ``{"objective.tone_weight": 0.0, ...}`` (a resumed run keeps training with them)."""
+    return {f"{name}.{k}": v for cls, name in _SECTIONS if isinstance(hparams.get(name), dict)
+            for k, v in _OLD_DEFAULTS.get(cls, {}).items() if k not in hparams[name]}
+
+
 # Options since removed, with the one value whose behaviour remains.
 _REMOVED = {GeneratorConfig: {"magnitude": "exp", "phase": "free"}}
 
@@ -103,8 +114,7 @@ def check_checkpoint(path: str | os.PathLike) -> dict:
     :class:`CheckpointError` naming what differs); returns it. ``train.py --ckpt_path`` calls it first."""
     ckpt = read_checkpoint(path)
     hp = ckpt["hyper_parameters"]
-    for cls, name in ((FrontendConfig, "frontend"), (GeneratorConfig, "generator"), (DescriptorConfig, "descriptor"),
-                      (ObjectiveConfig, "objective")):
+    for cls, name in _SECTIONS:
         _config(cls, hp.get(name), path, name)
     return ckpt
 

@@ -191,12 +191,16 @@ class TexnetCLI(LightningCLI):
         if cfg.get("ckpt_path"):
             # before Lightning reads its hyperparameters (LightningCLI._parse_ckpt_path) and any work:
             # weights-only, a texnet checkpoint, settings this version can rebuild; one line otherwise
-            from .inference import check_checkpoint
+            from .inference import check_checkpoint, old_defaults
 
-            check_checkpoint(cfg["ckpt_path"])
+            # Lightning fills the settings a checkpoint does not name from the config: those whose default
+            # changed since it was written go back to the value it trained with (before_instantiate_classes)
+            self._resumed_defaults = old_defaults(check_checkpoint(cfg["ckpt_path"])["hyper_parameters"])
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
+        for key, value in getattr(self, "_resumed_defaults", {}).items():
+            cfg[f"model.{key}"] = value
         out = cfg.get("out")
         threads = cfg.get("threads")
         if threads is not None and threads < 1:
