@@ -280,6 +280,9 @@ def test_spectral_lines_count_added_tones_not_noise_or_level():
     finer = dict(n_fft=2 * M.LINE_N_FFT, width_bins=2 * M.LINE_WIDTH_BINS - 1)
     assert M.spectral_lines(noise, sr, **finer)["count"] == 0
     assert 3 <= M.spectral_lines(noise + tones, sr, **finer)["count"] <= 6
+    for bad in (dict(width_bins=40), dict(width_bins=1), dict(n_fft=0)):
+        with pytest.raises(ValueError, match="odd width_bins"):
+            M.spectral_lines(noise, sr, **bad)
 
 
 def test_spectral_lines_of_the_bundled_steady_clips_are_none(clips):

@@ -447,10 +447,12 @@ def test_resuming_an_old_checkpoint_trains_on_with_the_settings_it_was_written_w
     torch.save(ckpt, old)
     config = tmp_path / "tiny_then.yaml"  # the config as it was written then
     config.write_text(TINY.read_text().replace(", tone_weight: 0", ""))
+    assert "tone_weight" not in config.read_text()
     out = tmp_path / "resumed"
     r = run(["train.py", "--config", str(config), "--out", str(out), "--ckpt_path", str(old),
              "--trainer.max_steps", str(ckpt["global_step"] + 2), "--compare.enabled", "false"])
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "predates model.objective.tone_weight: resuming with the value it trained with, 0.0 (not 3.0)" in r.stderr
     resumed = torch.load(out / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == ckpt["global_step"] + 2
     assert resumed["hyper_parameters"]["objective"]["tone_weight"] == 0.0

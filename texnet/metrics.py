@@ -726,10 +726,15 @@ def spectral_lines(wave, sample_rate: int, low_hz: float = 50.0, high_hz: float 
     bundled clips, uncentred and centred generators: ``bench/RESULTS.md``, "Spectral lines"). Uncentred
     waveform generators put theirs at multiples of 86 Hz (their bins 4k: see
     :class:`texnet.generators.WaveformGenerator`). An estimate from few frames is noisy: give a few
-    seconds at least.
+    seconds at least (a wave shorter than ``n_fft`` is read in the longest power-of-two frame it holds, with
+    ``width_bins`` scaled to the same width in Hz).
     """
+    if n_fft < 16 or width_bins < 3 or width_bins % 2 == 0:
+        raise ValueError(f"spectral_lines needs n_fft >= 16 and an odd width_bins >= 3, got {n_fft}, {width_bins}")
     w = _as_wave(wave)
-    n_fft = min(n_fft, 1 << (w.shape[0].bit_length() - 1))
+    if w.shape[0] < n_fft:  # a shorter frame, its median over the same width in Hz
+        short = 1 << (w.shape[0].bit_length() - 1)
+        width_bins, n_fft = max(3, round(width_bins * short / n_fft)) | 1, short
     spec = torch.stft(w.double(), n_fft, n_fft // 4, window=torch.hann_window(n_fft, dtype=torch.float64),
                       return_complex=True)
     level = 10 * torch.log10(spec.abs().square().mean(-1) + 1e-30)

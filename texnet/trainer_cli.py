@@ -200,6 +200,9 @@ class TexnetCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         for key, value in getattr(self, "_resumed_defaults", {}).items():
+            if cfg[f"model.{key}"] != value:  # one line: a value given for it is not used
+                print(f"train.py: the checkpoint predates model.{key}: resuming with the value it trained with, "
+                      f"{value!r} (not {cfg[f'model.{key}']!r})", file=sys.stderr)
             cfg[f"model.{key}"] = value
         out = cfg.get("out")
         threads = cfg.get("threads")
