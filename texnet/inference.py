@@ -74,11 +74,17 @@ _SECTIONS = ((FrontendConfig, "frontend"), (GeneratorConfig, "generator"), (Desc
              (ObjectiveConfig, "objective"))
 
 
+def _unnamed_old(cls, section: dict) -> dict[str, object]:
+    """The settings of ``cls`` a checkpoint's ``section`` does not name whose default has changed since, at
+    the value they had when it was written."""
+    return {k: v for k, v in _OLD_DEFAULTS.get(cls, {}).items() if k not in section}
+
+
 def old_defaults(hparams: dict) -> dict[str, object]:
-    """The settings a checkpoint's ``hparams`` do not name whose default has changed since, at the value they
-    had when it was written: ``{"objective.tone_weight": 0.0, ...}`` (a resumed run keeps training with them)."""
+    """:func:`_unnamed_old` of every section of a checkpoint's ``hparams``: ``{"objective.tone_weight": 0.0, ...}``
+    (a resumed run keeps training with them, as :func:`load_generator` rebuilds with them)."""
     return {f"{name}.{k}": v for cls, name in _SECTIONS if isinstance(hparams.get(name), dict)
-            for k, v in _OLD_DEFAULTS.get(cls, {}).items() if k not in hparams[name]}
+            for k, v in _unnamed_old(cls, hparams[name]).items()}
 
 
 # Options since removed, with the one value whose behaviour remains.
@@ -90,7 +96,7 @@ def _config(cls, section, path, name: str):
     if not isinstance(section, dict):
         raise CheckpointError(f"{path}: its '{name}' settings are missing (written by another texnet version?)")
     known = {f.name for f in dataclasses.fields(cls)}
-    values = {**{k: v for k, v in _OLD_DEFAULTS.get(cls, {}).items() if k not in section}, **section}
+    values = {**_unnamed_old(cls, section), **section}
     for key, kept in _REMOVED.get(cls, {}).items():
         if key in values and values.pop(key) != kept:
             raise CheckpointError(f"{path}: written with {name}.{key}={section[key]!r}, an option this texnet "

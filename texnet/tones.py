@@ -92,6 +92,5 @@ class ToneGuard(nn.Module):
                 allowed = torch.maximum(allowed, self.ripple(content, pooled))
         elif self.content is not None:
             allowed = torch.maximum(allowed, self.content)
-        with torch.autocast(x.device.type, enabled=False):
-            excess = torch.relu(self.ripple(x, pooled) - allowed - TONE_MARGIN_DB)
-            return (excess / TONE_SCALE_DB).square().mean(-1)
+        excess = torch.relu(self.ripple(x, pooled) - allowed - TONE_MARGIN_DB)  # float32: ripple leaves autocast
+        return (excess / TONE_SCALE_DB).square().mean(-1)
