@@ -177,13 +177,13 @@ def test_style_transfer_keeps_the_content_length(runs):
 
 
 def test_default_config_is_the_waveform_baseline(runs):
-    """Without --config: configs/baseline.yaml (waveform domain, four resolutions, auditory statistics); the
+    """Without --config: configs/baseline.yaml (waveform domain, three resolutions, auditory statistics); the
     record's seconds and spectrogram are the front end's, not the first resolution's (128-point) frames."""
     case = runs["default_config"]
     record = _ok(case)
     assert Path(record["config"]) == REPO / "configs" / "baseline.yaml"
     assert record["domain"] == "waveform"
-    assert record["objective"]["auditory_weight"] > 0 and record["objective"]["resolutions"] == [128, 512, 2048, 8192]
+    assert record["objective"]["auditory_weight"] > 0 and record["objective"]["resolutions"] == [128, 512, 2048]
     data, _ = sf.read(str(case["out"]))
     assert record["seconds"] == pytest.approx(len(data) / SR) and abs(len(data) / SR - 3.2) < 0.02
     assert record["frames"] == 1 + len(data) // record["frontend"]["hop_length"]

@@ -308,11 +308,11 @@ def test_audio_only_terms_are_refused_in_the_spectrogram_domain(tiny_frontend):
 # ------------------------------------------------------------------------------ the whole loss, waveform
 
 
-def test_recipe_defaults_build_four_resolutions_with_every_term():
+def test_recipe_defaults_build_three_resolutions_with_every_term():
     loss = build_objective(FrontendConfig(), DescriptorConfig(n_filters=8), ObjectiveConfig())
     assert loss.domain == "waveform" and loss.auditory is not None and loss.spectra is not None
     assert loss.tones is not None and loss.config.tone_weight > 0
-    assert [v.frontend.n_fft for v in loss.views] == [128, 512, 2048, 8192]
+    assert [v.frontend.n_fft for v in loss.views] == [128, 512, 2048]
     assert all(v.whitening == 0.5 for v in loss.views)
 
 

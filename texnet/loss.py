@@ -71,7 +71,7 @@ class ObjectiveConfig:
     style_layers: list[int] | None = None
     content_layers: list[int] | None = None
     layer_weights: list[float] | None = None
-    resolutions: list[int] = field(default_factory=lambda: [128, 512, 2048, 8192])
+    resolutions: list[int] = field(default_factory=lambda: [128, 512, 2048])
     spectrum_weight: float = 1.0
     band_whitening: float = 0.5
     auditory_weight: float = 3.0
