@@ -5,8 +5,12 @@
         "before=/tmp/before/stream_local/last.ckpt" "now=/tmp/now/stream_local/last.ckpt"
 
 Panels, top to bottom: seconds 1-5 of the unseen half of ``data/<clip>.ogg``, then 4 s of each checkpoint
-(seed 0); 1024-point frames at a hop of 128, up to ``--max-hz``, in dB over each panel's own top 60 dB. For
-what a statistic cannot show by itself: events such as a stream's bubbles (rising tones at 300-1000 Hz).
+(seed 0); ``--n-fft``-point frames (1024) at an eighth of that hop, up to ``--max-hz``, in dB over each panel's own
+top 60 dB. For what a statistic cannot show by itself: events such as a stream's bubbles (rising tones at
+300-1000 Hz), or, in 4096-point frames, wind's narrow whistle wandering in pitch:
+
+    python bench/zoom_spectrograms.py bench/recipes/wind_whistle.png --clip wind --seconds 9 --max-hz 1500 \
+        --n-fft 4096 "four resolutions=<ckpt>" "three resolutions=<ckpt>"
 """
 from __future__ import annotations
 
@@ -23,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clip", default="stream", help="bundled clip the checkpoints were trained on (first half)")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--max-hz", type=float, default=2000.0)
+    p.add_argument("--n-fft", type=int, default=1024, help="frame length (a power of two >= 64)")
     args = p.parse_args(argv)
+    if args.n_fft < 64 or args.n_fft & (args.n_fft - 1):
+        p.error(f"--n-fft must be a power of two >= 64, got {args.n_fft}")
     import matplotlib
     import numpy as np
     import torch
@@ -44,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             waves[f"generator: {title}"] = load_generator(ckpt).generate(args.seconds, seed=0).reshape(-1)[:n]
     fig, axes = plt.subplots(len(waves), 1, figsize=(12, 3 * len(waves)), squeeze=False)
-    freqs = np.fft.rfftfreq(1024, 1 / sr)
+    n_fft = args.n_fft
+    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
     keep = freqs < args.max_hz
     for ax, (title, wave) in zip(axes[:, 0], waves.items()):
-        power = torch.stft(wave.float(), 1024, 128, window=torch.hann_window(1024), return_complex=True).abs().pow(2)
+        power = torch.stft(wave.float(), n_fft, n_fft // 8, window=torch.hann_window(n_fft),
+                           return_complex=True).abs().pow(2)
         db = 10 * np.log10(power[keep].numpy() + 1e-12)
         ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=db.max() - 60, vmax=db.max(),
                   extent=[0, wave.shape[0] / sr, 0, freqs[keep][-1]])
