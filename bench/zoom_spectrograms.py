@@ -4,9 +4,9 @@
     python bench/zoom_spectrograms.py bench/recipes/stream_off_grid.png --clip stream \\
         "before=/tmp/before/stream_local/last.ckpt" "now=/tmp/now/stream_local/last.ckpt"
 
-Panels, top to bottom: seconds 1-5 of the unseen half of ``data/<clip>.ogg``, then 4 s of each checkpoint
-(seed 0); ``--n-fft``-point frames (1024) at an eighth of that hop, up to ``--max-hz``, in dB over each panel's own
-top 60 dB. For what a statistic cannot show by itself: events such as a stream's bubbles (rising tones at
+Panels, top to bottom: ``--seconds`` (4) of the unseen half of ``data/<clip>.ogg`` from its second 1, then as
+long of each checkpoint (seed 0); frames of ``--n-fft`` points (1024) at a hop of an eighth of that (128), up to
+``--max-hz``, in dB over each panel's own top 60 dB. For what a statistic cannot show by itself: events such as a stream's bubbles (rising tones at
 300-1000 Hz), or, in 4096-point frames, wind's narrow whistle wandering in pitch:
 
     python bench/zoom_spectrograms.py bench/recipes/wind_whistle.png --clip wind --seconds 9 --max-hz 1500 \
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.n_fft < 64 or args.n_fft & (args.n_fft - 1):
         p.error(f"--n-fft must be a power of two >= 64, got {args.n_fft}")
+    if args.seconds * X.SAMPLE_RATE <= args.n_fft or not args.max_hz > X.SAMPLE_RATE / args.n_fft:
+        p.error(f"--seconds must hold more than one {args.n_fft}-point frame and --max-hz more than one bin")
     import matplotlib
     import numpy as np
     import torch

@@ -112,7 +112,7 @@ def conv1d(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     """``conv(x)`` for ``x`` ``(batch, channels, time)``; on the CPU, with fewer than ``GEMM_POSITIONS`` output
     positions, as one matrix product of the unfolded input with the flattened weights.
 
-    oneDNN's convolution is slow on a few positions of many channels, such as the 8192-point resolution's
+    oneDNN's convolution is slow on a few positions of many channels, such as an 8192-point resolution's
     descriptor on 1.5 s crops (4097 bins, a handful of positions each), where the product is several times
     faster (``bench/RESULTS.md``, "One training step, term by term"). Same result to float rounding.
     """
