@@ -458,6 +458,28 @@ def test_resuming_an_old_checkpoint_trains_on_with_the_settings_it_was_written_w
     assert resumed["hyper_parameters"]["objective"]["tone_weight"] == 0.0
 
 
+def test_a_checkpoint_naming_a_removed_option_resumes_at_the_value_that_remains(tiny_run, tmp_path):
+    """A run written while 'generator.magnitude' / 'phase' existed (at the values whose behaviour remains) trains on;
+    the parser, which no longer knows them, never sees them. Any other value is refused in one line."""
+    ckpt = torch.load(tiny_run / "last.ckpt", weights_only=True)
+    hp = ckpt["hyper_parameters"]
+    hp["generator"]["magnitude"], hp["generator"]["phase"] = "exp", "free"
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    out = tmp_path / "resumed"
+    args = ["train.py", "--config", str(TINY), "--out", str(out), "--ckpt_path", str(old),
+            "--trainer.max_steps", str(ckpt["global_step"] + 2), "--compare.enabled", "false"]
+    r = run(args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed = torch.load(out / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == ckpt["global_step"] + 2
+    assert "magnitude" not in resumed["hyper_parameters"]["generator"]
+    hp["generator"]["phase"] = "advance"
+    torch.save(ckpt, old)
+    r = run([*args[:4], str(tmp_path / "refused"), *args[5:]])
+    assert r.returncode != 0 and "phase='advance'" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_wandb_run_is_named_resumed_and_kept_in_the_run_folder(tmp_path):
     out = tmp_path / "rain"
     train(out, "--trainer.max_steps", "3", "--compare.enabled", "false", "--trainer.log_every_n_steps", "1")

@@ -91,6 +91,13 @@ def old_defaults(hparams: dict) -> dict[str, object]:
 _REMOVED = {GeneratorConfig: {"magnitude": "exp", "phase": "free"}}
 
 
+def without_removed(hparams: dict) -> dict:
+    """A checkpoint's ``hparams`` less the options this version removed, as its settings' parser takes them (a
+    resumed run); :func:`check_checkpoint` refuses a removed option at any value but the one that remains."""
+    return {**hparams, **{name: {k: v for k, v in hparams[name].items() if k not in _REMOVED[cls]}
+                          for cls, name in _SECTIONS if cls in _REMOVED and isinstance(hparams.get(name), dict)}}
+
+
 def _config(cls, section, path, name: str):
     """``cls`` from a checkpoint's hyperparameter section, one-line errors for what this version cannot rebuild."""
     if not isinstance(section, dict):

@@ -191,11 +191,22 @@ class TexnetCLI(LightningCLI):
         if cfg.get("ckpt_path"):
             # before Lightning reads its hyperparameters (LightningCLI._parse_ckpt_path) and any work:
             # weights-only, a texnet checkpoint, settings this version can rebuild; one line otherwise
-            from .inference import check_checkpoint, old_defaults
+            from .inference import check_checkpoint, old_defaults, without_removed
 
+            hparams = check_checkpoint(cfg["ckpt_path"])["hyper_parameters"]
             # Lightning fills the settings a checkpoint does not name from the config: those whose default
             # changed since it was written go back to the value it trained with (before_instantiate_classes)
-            self._resumed_defaults = old_defaults(check_checkpoint(cfg["ckpt_path"])["hyper_parameters"])
+            self._resumed_defaults = old_defaults(hparams)
+            self._resumed_hparams = without_removed(hparams)
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning's own reads the checkpoint's settings into the config as they are, options this version has
+        # removed included, which the parser refuses: the checked copy from parse_arguments goes in instead (were
+        # Lightning to rename this hook, its own would run: such checkpoints would be refused as before, no worse)
+        hparams = getattr(self, "_resumed_hparams", None)
+        if not hparams or not self.config.get("subcommand"):
+            return super()._parse_ckpt_path()
+        self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
