@@ -206,6 +206,7 @@ class TexnetCLI(LightningCLI):
         hparams = getattr(self, "_resumed_hparams", None)
         if not hparams or not self.config.get("subcommand"):
             return super()._parse_ckpt_path()
+        hparams = {k: v for k, v in hparams.items() if k != "_instantiator"}  # as Lightning's own drops it
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def before_instantiate_classes(self) -> None:
