@@ -2,12 +2,12 @@
 """Envelope modulation spectra of a clip's halves and of generators' outputs, side by side (a PNG).
 
     python bench/wind_modulation.py bench/recipes/wind_modulation.png \\
-        "default recipe=runs/wind_default/last.ckpt" "configs/wind.yaml=runs/wind/last.ckpt" [--clip wind]
+        "before=runs/wind_before/last.ckpt" "now=runs/wind/last.ckpt" [--clip wind]
 
 Each panel: the share of envelope variance per octave modulation band (0.5-64 Hz, mean over the 30
 bands of :func:`texnet.metrics.texture_statistics`) of the clip's first half (trained on), its second half
 (unseen) and four 10 s outputs (seeds 0-3) of one checkpoint. Made for wind's slow modulation
-(bench/RESULTS.md, "Wind's slow modulation").
+(bench/RESULTS.md, "Wind, the hardest clip").
 """
 from __future__ import annotations
 
