@@ -33,6 +33,7 @@ def test_texture_config_overlays_the_default_recipe(texture):
     assert cfg == {"data": {"audio": [f"data/{texture}.ogg"]}} and (ROOT / cfg["data"]["audio"][0]).is_file()
 
 
+# an overlay that sets model keys as well (as wind's once did), to see them merge
 OVERLAY = "model: {generator: {noise_scales: 5}}\ndata: {audio: [data/wind.ogg], crop_seconds: 6.0}\n"
 
 

@@ -459,11 +459,14 @@ def test_resuming_an_old_checkpoint_trains_on_with_the_settings_it_was_written_w
 
 
 def test_a_checkpoint_naming_a_removed_option_resumes_at_the_value_that_remains(tiny_run, tmp_path):
-    """A run written while 'generator.magnitude' / 'phase' existed (at the values whose behaviour remains) trains on;
-    the parser, which no longer knows them, never sees them. Any other value is refused in one line."""
+    """A run written while 'generator.magnitude' / 'phase' existed (at the values whose behaviour remains) trains on
+    with the settings it was written with; the parser, which no longer knows those two, never sees them. Any other
+    value is refused in one line."""
     ckpt = torch.load(tiny_run / "last.ckpt", weights_only=True)
     hp = ckpt["hyper_parameters"]
     hp["generator"]["magnitude"], hp["generator"]["phase"] = "exp", "free"
+    hp["lr"] = 0.001  # not the config's: the checkpoint's settings must reach the resumed run
+    hp["_instantiator"] = "pytorch_lightning.cli.instantiate_module"  # what Lightning may add to its checkpoints
     old = tmp_path / "old.ckpt"
     torch.save(ckpt, old)
     out = tmp_path / "resumed"
@@ -473,7 +476,8 @@ def test_a_checkpoint_naming_a_removed_option_resumes_at_the_value_that_remains(
     assert r.returncode == 0, r.stderr[-3000:]
     resumed = torch.load(out / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == ckpt["global_step"] + 2
-    assert "magnitude" not in resumed["hyper_parameters"]["generator"]
+    assert resumed["hyper_parameters"]["lr"] == 0.001
+    assert not {"magnitude", "phase"} & set(resumed["hyper_parameters"]["generator"])
     hp["generator"]["phase"] = "advance"
     torch.save(ckpt, old)
     r = run([*args[:4], str(tmp_path / "refused"), *args[5:]])

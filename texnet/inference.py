@@ -94,8 +94,11 @@ _REMOVED = {GeneratorConfig: {"magnitude": "exp", "phase": "free"}}
 def without_removed(hparams: dict) -> dict:
     """A checkpoint's ``hparams`` less the options this version removed, as its settings' parser takes them (a
     resumed run); :func:`check_checkpoint` refuses a removed option at any value but the one that remains."""
-    return {**hparams, **{name: {k: v for k, v in hparams[name].items() if k not in _REMOVED[cls]}
-                          for cls, name in _SECTIONS if cls in _REMOVED and isinstance(hparams.get(name), dict)}}
+    out = dict(hparams)
+    for cls, name in _SECTIONS:
+        if cls in _REMOVED and isinstance(out.get(name), dict):
+            out[name] = {k: v for k, v in out[name].items() if k not in _REMOVED[cls]}
+    return out
 
 
 def _config(cls, section, path, name: str):

@@ -189,7 +189,7 @@ class TexnetCLI(LightningCLI):
         super().parse_arguments(parser, args)
         cfg = self.config[self.config["subcommand"]] if self.config.get("subcommand") else self.config
         if cfg.get("ckpt_path"):
-            # before Lightning reads its hyperparameters (LightningCLI._parse_ckpt_path) and any work:
+            # before _parse_ckpt_path (below) reads its settings into the config, and before any work:
             # weights-only, a texnet checkpoint, settings this version can rebuild; one line otherwise
             from .inference import check_checkpoint, old_defaults, without_removed
 
@@ -197,16 +197,17 @@ class TexnetCLI(LightningCLI):
             # Lightning fills the settings a checkpoint does not name from the config: those whose default
             # changed since it was written go back to the value it trained with (before_instantiate_classes)
             self._resumed_defaults = old_defaults(hparams)
-            self._resumed_hparams = without_removed(hparams)
+            # Lightning's own reading drops its '_instantiator' too; texnet never writes '_class_path' (no
+            # subclass mode: the module saves an explicit dict of settings)
+            self._resumed_hparams = {k: v for k, v in without_removed(hparams).items() if k != "_instantiator"}
 
     def _parse_ckpt_path(self) -> None:
         # Lightning's own reads the checkpoint's settings into the config as they are, options this version has
         # removed included, which the parser refuses: the checked copy from parse_arguments goes in instead (were
         # Lightning to rename this hook, its own would run: such checkpoints would be refused as before, no worse)
         hparams = getattr(self, "_resumed_hparams", None)
-        if not hparams or not self.config.get("subcommand"):
+        if hparams is None or not self.config.get("subcommand"):
             return super()._parse_ckpt_path()
-        hparams = {k: v for k, v in hparams.items() if k != "_instantiator"}  # as Lightning's own drops it
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def before_instantiate_classes(self) -> None:
