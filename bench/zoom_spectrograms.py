@@ -6,10 +6,11 @@
 
 Panels, top to bottom: ``--seconds`` (4) of the unseen half of ``data/<clip>.ogg`` from its second 1, then as
 long of each checkpoint (seed 0); frames of ``--n-fft`` points (1024) at a hop of an eighth of that (128), up to
-``--max-hz``, in dB over each panel's own top 60 dB. For what a statistic cannot show by itself: events such as a stream's bubbles (rising tones at
-300-1000 Hz), or, in 4096-point frames, wind's narrow whistle wandering in pitch:
+``--max-hz``, in dB over each panel's own top 60 dB. For what a statistic cannot show by itself: events such as
+a stream's bubbles (rising tones at 300-1000 Hz), or, in 4096-point frames, wind's narrow whistle wandering in
+pitch:
 
-    python bench/zoom_spectrograms.py bench/recipes/wind_whistle.png --clip wind --seconds 9 --max-hz 1500 \
+    python bench/zoom_spectrograms.py bench/recipes/wind_whistle.png --clip wind --seconds 9 --max-hz 1500 \\
         --n-fft 4096 "four resolutions=<ckpt>" "three resolutions=<ckpt>"
 """
 from __future__ import annotations

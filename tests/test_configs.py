@@ -33,14 +33,16 @@ def test_texture_config_overlays_the_default_recipe(texture):
     assert cfg == {"data": {"audio": [f"data/{texture}.ogg"]}} and (ROOT / cfg["data"]["audio"][0]).is_file()
 
 
-# an overlay that sets model keys as well (as wind's once did), to see them merge
-OVERLAY = "model: {generator: {noise_scales: 5}}\ndata: {audio: [data/wind.ogg], crop_seconds: 6.0}\n"
+@pytest.fixture
+def overlay(tmp_path) -> Path:
+    """An overlay that sets model keys as well (as wind's once did), to see them merge."""
+    path = tmp_path / "overlay.yaml"
+    path.write_text("model: {generator: {noise_scales: 5}}\ndata: {audio: [data/wind.ogg], crop_seconds: 6.0}\n")
+    return path
 
 
-def test_an_overlay_merges_into_the_recipe(tmp_path):
+def test_an_overlay_merges_into_the_recipe(overlay):
     """Given after the base, an overlay's keys replace the base's and every other setting stays."""
-    overlay = tmp_path / "overlay.yaml"
-    overlay.write_text(OVERLAY)
     r = subprocess.run([sys.executable, "train.py", "--config", str(BASE), "--config", str(overlay),
                         "--print_config"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -85,11 +87,9 @@ def test_the_default_crops_hold_the_default_loss_and_its_slow_modulation_bands()
     assert aud.mod_gains.shape[0] == len(MOD_CENTRES_HZ) and aud.env_rate / aud.segment <= MOD_CENTRES_HZ[0]
 
 
-def test_configs_merge_in_order_and_flat_sections_are_refused(tmp_path):
+def test_configs_merge_in_order_and_flat_sections_are_refused(tmp_path, overlay):
     from texnet.config import load_configs, model_section
 
-    overlay = tmp_path / "overlay.yaml"
-    overlay.write_text(OVERLAY)
     merged = load_configs([BASE, overlay])
     assert merged["data"]["audio"] == ["data/wind.ogg"] and merged["data"]["steps_per_epoch"] == 100
     assert model_section(merged, "generator") == {"noise_scales": 5} and model_section(merged, "objective") == {}
@@ -122,11 +122,9 @@ def test_configs_are_found_by_name_and_unknown_names_are_listed(tmp_path, monkey
     assert "\n" not in str(e.value)
 
 
-def test_optimize_merges_repeated_configs_like_train(tmp_path):
+def test_optimize_merges_repeated_configs_like_train(overlay):
     from texnet.cli import build_parser, dashed
 
-    overlay = tmp_path / "overlay.yaml"
-    overlay.write_text(OVERLAY)
     args = build_parser().parse_args(dashed(["optimize", "--style", "x.wav", "--out", "o.wav", "--config", "quickstart",
                                              "--config", str(overlay), "--max_iter", "3"]))
     assert args.config == ["quickstart", str(overlay)] and args.max_iter == 3  # the trainer's spelling works too
