@@ -117,37 +117,6 @@ def test_longer_segments_judge_slower_modulation():
     assert slow[1] > 5 * slow[0]
 
 
-def test_modulation_correlation_tells_a_broadband_pulse_from_bands_that_pulse_apart():
-    """The same 4 Hz pulsing in every band, once on all bands together and once with each band's own timing:
-    per band and modulation rate the same envelope statistics, but only the first correlates the bands at 4 Hz
-    (wind's generators pulsed broadband where the recording's bands fluctuate apart)."""
-    aud = AuditoryStatistics(SR, n_bands=12, modulation_correlation=True)
-    assert aud.groups[-1] == "modcorr"
-    g = torch.Generator().manual_seed(0)
-    t = torch.arange(4 * SR) / SR
-    carrier = torch.randn(4 * SR, generator=g)
-    together = carrier * (1 + 0.9 * torch.sin(2 * torch.pi * 4.0 * t))
-    # apart: each of 12 bands' worth of noise pulsed at 4 Hz with its own phase
-    spec = torch.fft.rfft(carrier)
-    edges = torch.linspace(0, spec.shape[0], 13).long()
-    apart = torch.zeros_like(carrier)
-    for k in range(12):
-        part = torch.zeros_like(spec)
-        part[edges[k]:edges[k + 1]] = spec[edges[k]:edges[k + 1]]
-        phase = 2 * torch.pi * torch.rand(1, generator=g)
-        apart += torch.fft.irfft(part, n=carrier.shape[0]) * (1 + 0.9 * torch.sin(2 * torch.pi * 4.0 * t + phase))
-    stats = [aud.statistics(x[None]) for x in (together, apart)]
-    four = aud.mod_centres_hz.index(4.0)
-    assert stats[0]["modcorr"].shape == (1, len(aud.mod_centres_hz), 12)
-    assert stats[0]["modcorr"][0, four].mean() > 0.8 and stats[1]["modcorr"][0, four].mean() < 0.4
-    # both hold most of their envelopes' variance at 4 Hz: the modulation power alone does not tell them apart
-    assert stats[0]["mod"][0, :, four].mean() > 0.5 and stats[1]["mod"][0, :, four].mean() > 0.5
-    aud.set_target([apart])
-    assert aud.loss(together[None]).item() > 10 * aud.loss(apart[None, SR // 2:-SR // 2]).item()
-    per_item = aud.statistics(torch.stack([together, apart]), pooled=False)["modcorr"]
-    assert torch.allclose(per_item[0], stats[0]["modcorr"][0], atol=1e-4)
-
-
 FE = FrontendConfig(n_fft=256, hop_length=64, scale="power")
 
 

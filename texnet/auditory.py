@@ -36,7 +36,7 @@ from .pooling import all_sum, pooled_sums, world_size
 STAT_GROUPS = ("mean", "cv", "skew", "kurtosis", "corr", "mod")
 MOD_CENTRES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # octave modulation bands (Hz)
 # squared error per group that weighs 1 (typical distance between unrelated recordings)
-GROUP_SCALES = {"mean": 0.25, "cv": 0.2, "skew": 0.7, "kurtosis": 0.15, "corr": 0.2, "mod": 0.45, "modcorr": 0.2}
+GROUP_SCALES = {"mean": 0.25, "cv": 0.2, "skew": 0.7, "kurtosis": 0.15, "corr": 0.2, "mod": 0.45}
 
 
 def _cams(hz: np.ndarray) -> np.ndarray:
@@ -101,9 +101,8 @@ class AuditoryStatistics(nn.Module):
 
     def __init__(self, sample_rate: int, n_ffts: Sequence[int] = (2048, 1024, 512, 256, 128), hop_length: int = 64, n_bands: int = 30,
                  low_hz: float = 50.0, compression: float = 0.3, segment: int = 256,
-                 mod_centres_hz: Sequence[float] | None = None, modulation_correlation: bool = False):
+                 mod_centres_hz: Sequence[float] | None = None):
         super().__init__()
-        self.groups = STAT_GROUPS + (("modcorr",) if modulation_correlation else ())
         self.n_ffts = sorted((int(n) for n in n_ffts), reverse=True)
         self.hop_length, self.segment = int(hop_length), int(segment)
         self.compression = float(compression)
@@ -198,11 +197,9 @@ class AuditoryStatistics(nn.Module):
         if pooled:
             power = all_sum(power.sum(0, keepdim=True))
         power = power[..., 1:]  # without DC (removed anyway)
-        modulation = {"mod": power @ self.mod_gains[:, 1:].T / power.sum(-1, keepdim=True).clamp_min(1e-30)}
-        if "modcorr" in self.groups:
-            modulation["modcorr"] = self._modulation_correlation(spec[..., 1:], pooled)
+        mod = power @ self.mod_gains[:, 1:].T / power.sum(-1, keepdim=True).clamp_min(1e-30)
         if pooled and world_size() > 1:
-            return {**self._moments_from_sums(pooled_sums(env, powers=4)), **modulation}
+            return {**self._moments_from_sums(pooled_sums(env, powers=4)), "mod": mod}
         if pooled:
             env = env.transpose(0, 1).reshape(env.shape[1], -1).unsqueeze(0)
         mu = env.mean(-1)
@@ -216,27 +213,8 @@ class AuditoryStatistics(nn.Module):
             "skew": z.pow(3).mean(-1),
             "kurtosis": z.pow(4).mean(-1),
             "corr": z @ z.transpose(-1, -2) / z.shape[-1],
-            **modulation,
+            "mod": mod,
         }
-
-    def _modulation_correlation(self, spec: torch.Tensor, pooled: bool) -> torch.Tensor:
-        """How much each band's envelope moves with the others' within each modulation band: the mean over
-        the other bands of their correlation there (McDermott & Simoncelli's C1, averaged per band), from the
-        Welch segments' spectra ``spec`` ``(B, K, S, F)`` (without DC): ``(b, M, K)``.
-
-        The full-band ``corr`` is dominated by whichever modulation rate holds most of the envelopes'
-        variance; this asks at every rate whether bands fluctuate together (a broadband pulse) or apart.
-        Averaged per band because one pair's correlation in a slow modulation band, from a few segments'
-        few bins, is mostly estimation noise."""
-        cross = (torch.einsum("bksf,blsf->bklf", spec.real, spec.real)
-                 + torch.einsum("bksf,blsf->bklf", spec.imag, spec.imag))  # (B, K, K, F): Re of the cross-spectra
-        if pooled:
-            cross = all_sum(cross.sum(0, keepdim=True))
-        c = (cross @ self.mod_gains[:, 1:].T).permute(0, 3, 1, 2)  # (B, M, K, K)
-        sd = c.diagonal(dim1=-2, dim2=-1).clamp_min(1e-30).sqrt()
-        corr = c / (sd.unsqueeze(-1) * sd.unsqueeze(-2))
-        k = corr.shape[-1]
-        return (corr.sum(-1) - corr.diagonal(dim1=-2, dim2=-1)) / (k - 1)
 
     @staticmethod
     def _moments_from_sums(s: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -264,7 +242,7 @@ class AuditoryStatistics(nn.Module):
         power = sum(wi * self.envelopes(x[None].float()).pow(2 / self.compression).mean() for wi, x in zip(w, waves))
         self.floor = ENV_FLOOR * power
         stats = [self.statistics(x[None].float()) for x in waves]
-        for k in self.groups:  # buffers, so that moving the module (to a GPU) moves its targets too
+        for k in STAT_GROUPS:  # buffers, so that moving the module (to a GPU) moves its targets too
             self.register_buffer(f"_target_{k}", sum(wi * s[k] for wi, s in zip(w, stats)), persistent=False)
 
     def loss(self, wave: torch.Tensor, pooled: bool = True) -> torch.Tensor:
@@ -273,7 +251,7 @@ class AuditoryStatistics(nn.Module):
         ``(1,)`` if ``pooled``, else ``(batch,)``. Logs where :mod:`texnet.metrics` compares logs."""
         if "_target_mean" not in self._buffers:
             raise RuntimeError("no auditory target: call set_target first")
-        s, t = self.statistics(wave, pooled), {k: getattr(self, f"_target_{k}") for k in self.groups}
+        s, t = self.statistics(wave, pooled), {k: getattr(self, f"_target_{k}") for k in STAT_GROUPS}
         lg = torch.log10
         k = t["corr"].shape[-1]
         off = ~torch.eye(k, dtype=torch.bool, device=wave.device)
@@ -285,6 +263,4 @@ class AuditoryStatistics(nn.Module):
             "corr": (s["corr"] - t["corr"])[:, off].square().mean(-1),
             "mod": (lg(s["mod"].clamp_min(1e-6)) - lg(t["mod"].clamp_min(1e-6))).square().mean((-2, -1)),
         }
-        if "modcorr" in self.groups:
-            err["modcorr"] = (s["modcorr"] - t["modcorr"]).square().mean((-2, -1))
-        return sum(err[g] / GROUP_SCALES[g] ** 2 for g in self.groups) / len(self.groups)
+        return sum(err[g] / GROUP_SCALES[g] ** 2 for g in STAT_GROUPS) / len(STAT_GROUPS)

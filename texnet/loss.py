@@ -59,8 +59,7 @@ class ObjectiveConfig:
     ``scale: power`` only) divides each bin's power by the target's long-term power in that bin raised to
     it, so quiet bands count. ``spectrum_weight``: the long-term spectrum term. ``auditory_weight``: the
     auditory statistics term, whose Welch segments last ``auditory_segment_s`` (sets the slowest
-    modulation band judged; training crops must be longer); ``auditory_mod_corr`` adds its bands'
-    correlation per modulation band. ``tone_weight``: the tone guard
+    modulation band judged; training crops must be longer). ``tone_weight``: the tone guard
     (:mod:`texnet.tones`) against steady tones the target lacks. ``diversity_weight``: pushes the outputs of
     different noise apart. ``resolutions``, ``band_whitening``, ``auditory_weight`` and ``tone_weight`` judge
     audio: the spectrogram domain (the paper's variants) needs them empty / 0.
@@ -77,7 +76,6 @@ class ObjectiveConfig:
     band_whitening: float = 0.5
     auditory_weight: float = 3.0
     auditory_segment_s: float = 3.0
-    auditory_mod_corr: bool = False
     tone_weight: float = 3.0
     diversity_weight: float = 0.0
 
@@ -498,7 +496,6 @@ def build_objective(frontend: FrontendConfig | Frontend, descriptor: DescriptorC
     auditory = None
     if config.auditory_weight:
         sr = fe_cfg.sample_rate
-        auditory = AuditoryStatistics(sr, segment=segment_frames(config.auditory_segment_s, sr),
-                                      modulation_correlation=config.auditory_mod_corr)
+        auditory = AuditoryStatistics(sr, segment=segment_frames(config.auditory_segment_s, sr))
     tones = ToneGuard(fe_cfg.sample_rate) if config.tone_weight else None
     return TextureLoss(config, fe, descriptors, views, auditory, tones)
