@@ -182,7 +182,25 @@ def test_frames_seconds_conversions(fe, frames):
 
 def test_frame_rate(fe):
     assert fe.frame_rate == pytest.approx(fe.sample_rate / fe.hop_length)
-    assert fe.frames_for_seconds(2.0) == 1 + int(2.0 * fe.sample_rate) // fe.hop_length
+
+
+@pytest.mark.parametrize("seconds", [0.01, 1.0, 2.0, 2.3456])
+def test_a_synthesis_makes_the_frames_that_cover_the_seconds_asked(fe, seconds):
+    """Frames whose inverse holds the whole length, and no more than one hop over it: the audio is cut to it."""
+    n = fe.samples_for_seconds(seconds)
+    assert n == round(seconds * fe.sample_rate)
+    frames = fe.frames_for_seconds(seconds)
+    assert fe.samples_for_frames(frames - 1) < n <= fe.samples_for_frames(frames)
+    assert frames == fe.frames_to_cover(n)
+
+
+@pytest.mark.parametrize("n", [1, 100, 256, 257, 1000])
+def test_pad_to_hops_covers_a_wave_with_whole_hops(fe, n):
+    wave = torch.randn(2, n)
+    padded = fe.pad_to_hops(wave)
+    assert padded.shape[-1] % fe.hop_length == 0 and n <= padded.shape[-1] < n + fe.hop_length
+    assert torch.equal(padded[..., :n], wave)
+    assert fe.frames_for_samples(padded.shape[-1]) == fe.frames_to_cover(n)
 
 
 def test_inverse_default_length_matches_samples_for_frames(stft):

@@ -59,3 +59,7 @@ def test_library_trains_each_clip_once_and_resumes(tmp_path):
     # the same folder without --evaluate would mix whole-clip and half-clip generators: refused
     r = run(clips, "--out", out, "--config", "configs/tiny.yaml", *tail)
     assert r.returncode == 2 and "another --out" in r.stderr
+    # other training settings would be passed off as these generators: refused too, before any training
+    r = run(clips, "--out", out, "--config", "configs/tiny.yaml", "--evaluate", *tail[:-1], "3")
+    assert r.returncode == 2 and "other settings" in r.stderr and "--trainer.max_steps 3" in r.stderr, r.stderr
+    assert json.loads((out / "rain" / "done.json").read_text())["steps"] == 2

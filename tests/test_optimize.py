@@ -106,7 +106,7 @@ def test_output_longer_than_the_source(tiny_frontend, clip):
     n = tiny_frontend.frames_for_seconds(4.0)
     assert n > 3 * tiny_frontend.frames_for_samples(src.numel())
     assert out.result.spec.shape == (N_FREQ, n)
-    assert out.wave.shape == (tiny_frontend.samples_for_frames(n),)
+    assert out.wave.shape == (round(4.0 * tiny_frontend.sample_rate),)  # exactly as long as asked
     assert abs(out.wave.numel() / tiny_frontend.sample_rate - 4.0) < 0.01
     assert torch.isfinite(out.wave).all() and out.wave.abs().max() > 0
     assert out.content_spec is None and len(out.style_specs) == 1
@@ -193,11 +193,10 @@ def test_style_transfer_keeps_the_content_length(tiny_frontend, clip, init):
     content_wave = clip("speech", 1.3)[2000:]  # an odd length, not a multiple of the hop
     out = run_baseline(obj, [style_wave], seconds=10.0, content_wave=content_wave,
                        config=cfg(max_iter=6, init=init))
-    n = tiny_frontend.frames_for_samples(content_wave.numel())
+    n = tiny_frontend.frames_to_cover(content_wave.numel())  # frames over the whole content, cut back to it
     assert out.content_spec.shape == (N_FREQ, n)
     assert out.result.spec.shape == (N_FREQ, n)  # not the requested 10 s: content fixes the length
-    assert out.wave.shape == (tiny_frontend.samples_for_frames(n),)
-    assert abs(out.wave.numel() - content_wave.numel()) < tiny_frontend.hop_length
+    assert out.wave.shape == content_wave.shape
     r = out.result
     assert torch.isfinite(torch.tensor([r.style_loss, r.content_loss])).all()
     assert r.content_loss > 0 or init == "content"
@@ -237,7 +236,7 @@ def test_waveform_baseline_lowers_the_loss_and_returns_audio():
     t = torch.arange(11025) / 22050
     style = 0.3 * torch.sin(2 * torch.pi * 440 * t) * (torch.sin(2 * torch.pi * 3 * t) > 0) + 0.01 * torch.randn(11025)
     out = run_baseline(obj, [style], 0.3, config=OptimizeConfig(max_iter=25, progress=False))
-    assert out.wave.dim() == 1 and abs(out.wave.shape[0] - round(0.3 * 22050)) <= fe.hop_length
+    assert out.wave.shape == (round(0.3 * 22050),)
     assert out.result.losses[-1] < out.result.losses[0]
     assert out.inversion_time == 0.0  # no phase retrieval
 
@@ -286,8 +285,8 @@ def test_waveform_baseline_preconditioned_by_scaled_stft_coefficients(clip):
     rain = clip("rain", 2.0)
     obj = wave_objective(fe, spectrum_weight=1.0)
     out = run_baseline(obj, [rain], 1.0, config=cfg(max_iter=20))  # sets the targets; scaled coefficients
-    assert out.wave.shape[0] == fe.samples_for_frames(fe.frames_for_seconds(1.0))
-    n = out.wave.shape[0]
+    assert out.wave.shape[0] == 22050
+    n = fe.samples_for_frames(345)  # 1 s in whole hops: the length this comparison's margin was measured at
     start = 0.01 * torch.randn(n, generator=torch.Generator().manual_seed(0))
     amp = fe.magnitude(rain[None])[0].square().mean(-1).sqrt()
     final = {name: min(optimize_waveform(obj, n, start, fe, gain, cfg(max_iter=30))[1].losses)  # the best: returned
@@ -304,5 +303,5 @@ def test_waveform_style_transfer_at_several_resolutions(clip):
     obj = wave_objective(fe, resolutions=[64, 256])
     content = clip("speech", 1.0)[:22050 - 37]  # not a whole number of hops
     out = run_baseline(obj, [clip("fire", 1.5)], None, content_wave=content, config=cfg(max_iter=3, init="content"))
-    assert abs(out.wave.shape[0] - content.shape[0]) < fe.hop_length
+    assert out.wave.shape == content.shape
     assert math.isfinite(out.result.content_loss) and out.result.content_loss >= 0

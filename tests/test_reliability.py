@@ -321,6 +321,8 @@ TRAIN_CASES = [
     (["--ckpt_path", "{d}/evil.ckpt"], "pickled Python objects"),
     (["--ckpt_path", "{d}/unknown.ckpt"], "future_option"),
     (["--out", "{d}/a_file/run"], "cannot write there"),
+    # the end-of-training comparison too short to judge: refused before the training, not after it
+    (["--compare.enabled", "true", "--compare.seconds", "0.01"], "compare.seconds (0.01 s) is shorter than the loss"),
 ]
 
 
@@ -330,6 +332,18 @@ def test_training_refuses_bad_input_in_one_line_before_any_work(inputs, tmp_path
     assert rc == 2 and len(err) == 1 and err[0].startswith("train.py: error:") and words in err[0], err
     assert "weights_only" not in err[0] and not (inputs / "PWNED").exists()
     assert list(tmp_path.iterdir()) == []  # no run folder, no logs/version_0
+
+
+def test_train_errors_name_the_command_the_user_typed(monkeypatch, capsys, tmp_path):
+    from texnet.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["texnet"])  # texnet's dispatcher sets it: undone after the test
+    rc, err = call(main, ["train", "--config", TINY, "--bogus", "1", "--out", tmp_path / "run"], capsys)
+    assert rc == 2 and err[-1].startswith("texnet train: error:") and "(texnet train --help" in err[-1], err
+    # Lightning's test and predict need steps a texture module has not: not offered, refused in one line
+    rc, err = call(main, ["train", "test", "--config", TINY, "--out", tmp_path / "run"], capsys)
+    assert rc == 2 and len(err) == 1 and "invalid choice: 'test' (choose from 'fit', 'validate')" in err[0], err
+    assert not (tmp_path / "run").exists()
 
 
 def test_two_trainings_cannot_write_one_run_folder(tmp_path):
@@ -373,7 +387,8 @@ def test_ctrl_c_stops_a_training_in_one_line_and_it_resumes(tiny_run, train):
     out, rc, err = tiny_run
     last = err.strip().splitlines()[-1]
     assert rc == 130 and "Traceback" not in err, err[-2000:]
-    assert last.startswith("train.py: stopped by Ctrl-C;") and f"--ckpt_path {out / 'last.ckpt'}" in last, last
+    # run as `python -m texnet train`: the message names that command
+    assert last.startswith("texnet train: stopped by Ctrl-C;") and f"--ckpt_path {out / 'last.ckpt'}" in last, last
     step = torch.load(out / "last.ckpt", weights_only=True)["global_step"]
     rc, err = train("--data.audio", "data/fire.ogg", "--ckpt_path", out / "last.ckpt", "--trainer.max_steps",
                     step + 2, out=out)

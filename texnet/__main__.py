@@ -26,6 +26,11 @@ def _main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip() + "\n\n" + usage)
         return 0
+    if argv and argv[0] in ("-V", "--version"):
+        from importlib.metadata import version
+
+        print(f"texnet {version('texnet')}")
+        return 0
     if not argv or argv[0] not in ("train", "library", *SYNTHESIS):
         print(f"texnet: error: {'unknown command ' + repr(argv[0]) if argv else 'no command'}; {usage}", file=sys.stderr)
         return 2
@@ -42,7 +47,7 @@ def _main(argv: list[str] | None = None) -> int:
         return library(rest)
     from .cli import main as synthesize
 
-    return synthesize([command, *rest])
+    return synthesize([command, *rest], prog="texnet")
 
 
 if __name__ == "__main__":

@@ -214,6 +214,17 @@ class BaselineComparison(pl.Callback):
         self.enabled = enabled
         self.result: dict | None = None
 
+    def check(self, module) -> None:
+        """Refuse, before any training, a comparison shorter than ``module``'s loss can judge: it would only
+        fail once the training is over."""
+        synth = getattr(module, "synth", None)
+        if not self.enabled or synth is None or synth.is_style:
+            return
+        need, sr = module.min_samples(), module.sample_rate
+        if round(self.seconds * sr) < need:
+            raise ValueError(f"compare.seconds ({self.seconds:g} s) is shorter than the loss can judge "
+                             f"({need / sr:.2f} s): raise it, or set compare.enabled false")
+
     def on_train_end(self, trainer, module):
         synth = module.synth
         if not self.enabled or not trainer.is_global_zero or synth.is_style or trainer.datamodule is None:

@@ -177,6 +177,12 @@ def _load(args: argparse.Namespace):
     return load_generator(args.ckpt, resolve_device(args.device))
 
 
+def _duration(samples: int, sample_rate: int) -> str:
+    """A length of audio as the messages give it: tenths of a second, or milliseconds below a second's tenth."""
+    seconds = samples / sample_rate
+    return f"{seconds:.1f} s" if seconds >= 0.1 else f"{1000 * seconds:.0f} ms"
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from .audio import save_wav
     from .outputs import all_or_nothing
@@ -203,7 +209,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             wav, png, js = outputs[seed]
             t0 = time.perf_counter()
             spec = gen.generate_spec(args.seconds, seed=seed)
-            wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed)
+            wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=seed,
+                              length=gen.frontend.samples_for_seconds(args.seconds))
             total = time.perf_counter() - t0
             keep(save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite))
             picture, rate = gen.picture(spec)
@@ -212,7 +219,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             keep(save_json({"command": "generate", "ckpt": args.ckpt, "seed": seed, "seconds": args.seconds,
                             "forward_s": gen.timings.forward, "inversion_s": gen.timings.inversion, "total_s": total},
                            js, overwrite=args.overwrite))
-            done.append(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s, seed {seed}): forward pass "
+            done.append(f"wrote {wav} ({_duration(wave.shape[-1], gen.sample_rate)}, seed {seed}): forward pass "
                         f"{gen.timings.forward:.3f} s, inversion {gen.timings.inversion:.2f} s")
     print("\n".join(done))
     return 0
@@ -233,14 +240,14 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.ckpt}: holds a texture generator, not a style-transfer one: use 'generate'")
     content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.hop_length * 2).to(gen.device)
     spec = gen.stylize_spec(content, seed=args.seed)
-    wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed)
+    wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed, length=content.shape[-1])
     with all_or_nothing() as keep:
         keep(save_wav(wav, wave, gen.sample_rate, overwrite=args.overwrite))
         stylised = gen.frontend.to_log(spec.abs()) if spec.is_complex() else spec
         keep(save_figure(spectrogram_figure({"content": gen.frontend(content)[0], "stylised": stylised},
                                             gen.frontend.frame_rate, gen.frontend.frequencies()), png,
                          overwrite=args.overwrite))
-    print(f"wrote {wav} ({wave.shape[-1] / gen.sample_rate:.1f} s): forward pass {gen.timings.forward:.3f} s, "
+    print(f"wrote {wav} ({_duration(wave.shape[-1], gen.sample_rate)}): forward pass {gen.timings.forward:.3f} s, "
           f"inversion {gen.timings.inversion:.2f} s")
     return 0
 
@@ -249,8 +256,9 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 EXTRA_COMMANDS = ("texnet.cli_stream", "texnet.cli_evaluate", "texnet.cli_export")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="synthesize.py", description="texnet: audio texture synthesis")
+def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
+    """The synthesis commands' parser; ``prog``: the name its messages give (``texnet`` when run as that)."""
+    p = OneLineParser(prog=prog, description="texnet: audio texture synthesis")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -320,8 +328,8 @@ def dashed(argv: list[str]) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, prog: str = "synthesize.py") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(dashed(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     torch.set_grad_enabled(True)

@@ -47,13 +47,13 @@ def check_exportable(synth) -> None:
     """Raise a one-line ``ValueError`` unless ``synth`` holds a phase-free generator on an STFT front end."""
     if synth.is_style:
         raise ValueError("export needs a phase-free (waveform) generator; this checkpoint holds a "
-                         "style-transfer generator (use 'synthesize.py stylize')")
+                         "style-transfer generator (use 'texnet stylize')")
     if not isinstance(synth.frontend, STFTFrontend):
         raise ValueError(f"export needs a phase-free generator on the STFT front end; this checkpoint uses "
                          f"the {synth.frontend.config.kind!r} front end")
     if not synth.is_waveform:
         raise ValueError("export needs a phase-free (waveform) generator; this checkpoint holds the paper's "
-                         "magnitude generator, whose audio needs Griffin-Lim (use 'synthesize.py generate' "
+                         "magnitude generator, whose audio needs Griffin-Lim (use 'texnet generate' "
                          "or 'stream')")
 
 

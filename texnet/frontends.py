@@ -84,8 +84,33 @@ class Frontend(nn.Module):
         """Samples of the waveform the inverse returns for ``n_frames`` frames."""
         return (n_frames - 1) * self.hop_length
 
+    def samples_for_seconds(self, seconds: float) -> int:
+        """Samples of ``seconds`` of audio (rounded)."""
+        return int(round(seconds * self.sample_rate))
+
+    def frames_to_cover(self, n_samples: int) -> int:
+        """The fewest frames whose inverse (:meth:`samples_for_frames`) holds ``n_samples``: a synthesis makes
+        these and cuts its audio to the length asked (an analysis of ``n_samples`` has one frame fewer unless
+        they are whole hops)."""
+        return 1 + -(-int(n_samples) // self.hop_length)
+
     def frames_for_seconds(self, seconds: float) -> int:
-        return self.frames_for_samples(int(round(seconds * self.sample_rate)))
+        """Frames a synthesis of ``seconds`` makes (:meth:`frames_to_cover`)."""
+        return self.frames_to_cover(self.samples_for_seconds(seconds))
+
+    def pad_to_hops(self, wave: torch.Tensor) -> torch.Tensor:
+        """``wave`` ``(..., samples)`` reflected past its end to whole hops, so that its analysis frames cover
+        it (:meth:`frames_to_cover`) and a synthesis from them can be cut back to its length."""
+        extra = -wave.shape[-1] % self.hop_length
+        if not extra:
+            return wave
+        shape = wave.shape
+        flat = wave.reshape(-1, 1, shape[-1])
+        if extra < shape[-1]:
+            flat = torch.nn.functional.pad(flat, (0, extra), mode="reflect")
+        else:
+            flat = torch.nn.functional.pad(flat, (0, extra))
+        return flat.reshape(*shape[:-1], shape[-1] + extra)
 
     def seconds_for_frames(self, n_frames: int) -> float:
         return self.samples_for_frames(n_frames) / self.sample_rate

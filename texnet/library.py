@@ -76,6 +76,22 @@ def _evaluate(clip: Path, ckpt: Path) -> dict:
             "copy_score": report["candidates"][0]["copy_score"]["mean"]}
 
 
+def _settings_text(settings: dict) -> str:
+    """A training's settings in a message: its configs' names and the arguments after ``--``."""
+    names = [Path(c).stem for c in settings.get("configs", [])]
+    args = " ".join(settings.get("train_args", []))
+    return f"configs {', '.join(names)}" + (f"; -- {args}" if args else "")
+
+
+def _last_line(log: Path) -> str:
+    """The last line a failed training wrote (its one-line error), or what is missing."""
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "an empty log"
+
+
 def _write_json(path: Path, obj) -> None:
     """Whole or not at all (a half-written done.json would stop every later run of the library)."""
     from .outputs import atomic_write
@@ -139,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     slots, envs = _devices(args.jobs)
     holdout = "0.5" if args.evaluate else "0"
+    # what a finished training is kept for: a rerun asking for anything else must not pass it off as its own
+    settings = {"configs": configs, "train_args": extra}
     jobs, names = [], clip_names(clips)
     for i, (clip, name) in enumerate(zip(clips, names)):
         run = out / name
@@ -149,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"texnet.library: error: {run} was trained with {done_holdout:g} of its clip held out, this run "
                   f"asks for {holdout} ({'with' if args.evaluate else 'without'} --evaluate): use another --out",
                   file=sys.stderr)
+            return 2
+        if done and "settings" in done and done["settings"] != settings:  # older done.json files did not say
+            print(f"texnet.library: error: {run} was trained with other settings ({_settings_text(done['settings'])}) "
+                  f"than this run asks for ({_settings_text(settings)}): use another --out, or remove {run} to train "
+                  f"it again", file=sys.stderr)
             return 2
         cmd = [sys.executable, "-m", "texnet", "train", *sum((["--config", c] for c in configs), []),
                "--data.audio", f"[{clip.resolve()}]", "--data.holdout", holdout, "--out", str(run),
@@ -166,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             steps = int(torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)["global_step"])
-            _write_json(run / "done.json", {"steps": steps, "seconds": times[name], "holdout": float(holdout)})
+            _write_json(run / "done.json", {"steps": steps, "seconds": times[name], "holdout": float(holdout),
+                                            "settings": settings})
         if (run / "done.json").is_file():
             row.update(json.loads((run / "done.json").read_text()))
             if args.evaluate:
@@ -178,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                              X.fmt(r.get("texture_ratio"))] for r in rows]))
     failed = [r for r in rows if not r["ok"]]
     for r in failed:
-        print(f"texnet.library: {Path(r['clip']).name} failed: see {Path(r['run']) / 'train.log'}", file=sys.stderr)
+        log = Path(r["run"]) / "train.log"
+        print(f"texnet.library: {Path(r['clip']).name} failed: {_last_line(log)} (see {log})", file=sys.stderr)
     return 1 if failed else 0
 
 

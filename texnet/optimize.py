@@ -307,12 +307,16 @@ def run_baseline(
     objective.set_target(style_waves, weights)
     content_spec = None
     if content_wave is not None:
+        n_out = content_wave.shape[-1]
+        if domain != "waveform":  # optimised frames that cover the content, cut to its length once inverted
+            content_wave = frontend.pad_to_hops(content_wave)
         content_spec = frontend(content_wave)[0]
         n_frames = content_spec.shape[-1]
     else:
         objective.set_content(None)
-        if seconds is None or seconds <= 0:
+        if seconds is None or not frontend.samples_for_seconds(seconds) > 0:
             raise ValueError(f"output length must be positive, got {seconds} s")
+        n_out = frontend.samples_for_seconds(seconds)
         n_frames = frontend.frames_for_seconds(seconds)
         rf = objective.receptive_field
         if n_frames < rf:
@@ -322,7 +326,7 @@ def run_baseline(
     mean = sum(wi * s.mean(-1) for wi, s in zip(w, style_specs))
     std = sum(wi * s.std(-1) for wi, s in zip(w, style_specs))
     if domain == "waveform":
-        n_samples = frontend.samples_for_frames(n_frames)
+        n_samples = n_out  # the audio itself is optimised: exactly as long as asked
         # the style's mean power per bin: the start's level and the optimised coefficients' scale
         power = sum(wi * frontend.to_magnitude(s).square().mean(-1) for wi, s in zip(w, style_specs))
         if content_wave is not None and cfg.init == "content":
@@ -330,7 +334,7 @@ def run_baseline(
         else:
             # noise already shaped like the source: its per-bin log-magnitude statistics, random phase
             # (white noise leaves the quiet high bands far too loud for L-BFGS to clear)
-            mag = frontend.to_magnitude(noise_init(mean, std, n_frames, cfg.seed))
+            mag = frontend.to_magnitude(noise_init(mean, std, frontend.frames_to_cover(n_samples), cfg.seed))
             # ... at each bin's mean POWER, as re-analysed: Gaussian log-domain noise mapped back through exp
             # inflates the power of bins whose level varies a lot, and overlap-add of random phases leaks
             # strong bins into weak neighbours (rain's lowest bands started far too loud, and stayed so
@@ -344,8 +348,7 @@ def run_baseline(
                 got = frontend.magnitude(init_wave[None])[0].square().mean(-1)
                 mag = mag * (power / got.clamp_min(1e-30)).sqrt()[:, None]
             init_wave = frontend.istft(torch.polar(mag, phase)[None], length=n_samples)[0]
-        # the samples the output will have: a content cut to whole frames has fewer frames at a finer hop
-        objective.set_content(None if content_wave is None else content_wave[:n_samples])
+        objective.set_content(content_wave)
         amp = power.sqrt()  # floored: a bin the style lacks (above a cut-off) may still move, if slowly
         wave, result = optimize_waveform(objective, n_samples, init_wave, frontend,
                                          gain=amp.clamp_min(GAIN_FLOOR * amp.max()), config=cfg)
@@ -360,5 +363,5 @@ def run_baseline(
         init = noise_init(mean, std, n_frames, cfg.seed)
     result = optimize_spectrogram(objective, n_frames, init, cfg)
     t0 = time.perf_counter()
-    wave = frontend.inverse(result.spec[None], seed=cfg.seed)[0]
+    wave = frontend.inverse(result.spec[None], seed=cfg.seed)[0][:n_out]
     return BaselineOutput(wave, result, style_specs, content_spec, time.perf_counter() - t0)

@@ -290,7 +290,7 @@ def invert_stream(
     """
     if not isinstance(frontend, STFTFrontend):
         raise ValueError(f"streaming inversion needs the STFT front end; this checkpoint uses "
-                         f"{frontend.config.kind!r} (use 'synthesize.py generate' for a fixed length)")
+                         f"{frontend.config.kind!r} (use 'texnet generate' for a fixed length)")
     if n_iter < 0 or block_frames < 1:
         raise ValueError(f"need n_iter >= 0 and block_frames >= 1, got {n_iter} and {block_frames}")
     a, n_fft = frontend.hop_length, frontend.n_fft

@@ -134,22 +134,31 @@ class Synthesizer(nn.Module):
         complex STFT of a waveform generator, a log-magnitude otherwise (see :meth:`invert`)."""
         if not isinstance(self.generator, TextureGenerator):
             raise ValueError("this checkpoint holds a style-transfer generator: use stylize()")
-        if not seconds > 0:
-            raise ValueError(f"seconds must be positive, got {seconds}")
+        if not self.frontend.samples_for_seconds(seconds) > 0:
+            raise ValueError(f"seconds must be at least one sample ({1 / self.sample_rate:.2g} s), got {seconds}")
         t0 = time.perf_counter()
-        spec = self.generator.generate(self.frontend.frames_for_seconds(seconds), seed=seed, start=start_frame)
+        fe = self.frontend
+        # at least a window's worth: phase retrieval analyses its own audio, which must outlast a window's padding
+        n_frames = max(fe.frames_for_seconds(seconds), fe.frames_to_cover(getattr(fe, "n_fft", 4 * fe.hop_length)))
+        spec = self.generator.generate(n_frames, seed=seed, start=start_frame)
         self.timings.forward = time.perf_counter() - t0
         return spec
 
     @torch.no_grad()
-    def invert(self, spec: torch.Tensor, n_iter: int | None = None, seed: int = 0) -> torch.Tensor:
+    def invert(self, spec: torch.Tensor, n_iter: int | None = None, seed: int = 0,
+               length: int | None = None) -> torch.Tensor:
         """Audio ``(samples,)`` from a generator output ``(freq, frames)``: one inverse STFT of complex
-        frames, else phase retrieval (Griffin-Lim, ``n_iter`` iterations)."""
+        frames, else phase retrieval (Griffin-Lim, ``n_iter`` iterations); cut to ``length`` samples if given
+        (at most :meth:`Frontend.samples_for_frames` of the frames: the frames a synthesis makes cover it)."""
         t0 = time.perf_counter()
         if spec.is_complex():
             wave = self.frontend.istft(spec[None])[0]
         else:
             wave = self.frontend.inverse(spec.float()[None], n_iter=n_iter, seed=seed)[0]
+        if length is not None:
+            if length > wave.shape[-1]:
+                raise ValueError(f"{spec.shape[-1]} frames make {wave.shape[-1]} samples, fewer than {length}")
+            wave = wave[:length]
         self.timings.inversion = time.perf_counter() - t0
         return wave
 
@@ -162,20 +171,22 @@ class Synthesizer(nn.Module):
         return (self.frontend.to_log(small) if spec.is_complex() else small), self.frontend.frame_rate / k
 
     def generate(self, seconds: float, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
-        """Waveform ``(samples,)`` of ``seconds`` of texture; each seed gives another texture."""
-        return self.invert(self.generate_spec(seconds, seed), n_iter, seed)
+        """Waveform ``(round(seconds * sample_rate),)`` of texture; each seed gives another texture."""
+        return self.invert(self.generate_spec(seconds, seed), n_iter, seed,
+                           length=self.frontend.samples_for_seconds(seconds))
 
     @torch.no_grad()
     def stylize_spec(self, content_wave: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """The stylised output ``(freq, frames)`` of a content waveform ``(samples,)``: complex frames of a
-        phase-free style generator, a log-magnitude otherwise (see :meth:`invert`)."""
+        phase-free style generator, a log-magnitude otherwise (see :meth:`invert`); the frames cover the
+        content (:meth:`Frontend.pad_to_hops`): cut the audio to its length."""
         if not self.is_style:
             raise ValueError("this checkpoint holds a texture generator: use generate()")
         t0 = time.perf_counter()
-        spec = self._stylize_frames(content_wave.reshape(1, -1), seed)[1][0]
+        spec = self._stylize_frames(self.frontend.pad_to_hops(content_wave.reshape(1, -1)), seed)[1][0]
         self.timings.forward = time.perf_counter() - t0
         return spec
 
     def stylize(self, content_wave: torch.Tensor, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
-        """Stylised waveform ``(samples,)`` of a content waveform, in one forward pass + inversion."""
-        return self.invert(self.stylize_spec(content_wave, seed), n_iter, seed)
+        """Stylised waveform of a content waveform ``(samples,)``, as long, in one forward pass + inversion."""
+        return self.invert(self.stylize_spec(content_wave, seed), n_iter, seed, length=content_wave.shape[-1])

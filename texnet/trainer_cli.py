@@ -29,7 +29,16 @@ from .data import TextureDataModule
 from .module import TextureModule
 from .optimize import OptimizeConfig
 
+# Lightning's subcommands: a texture module has no test or predict step, so those two are not offered; typed, they
+# still count as a subcommand here, and the parser refuses them in one line
 SUBCOMMANDS = {"fit", "validate", "test", "predict"}
+OFFERED = ("fit", "validate")
+
+
+def prog() -> str:
+    """The command's name in its messages: ``texnet train`` when run as that (``texnet``'s dispatcher names
+    it so in ``sys.argv``), else ``train.py``."""
+    return "texnet train" if sys.argv and sys.argv[0] == "texnet train" else "train.py"
 # what a training writes into --out: --overwrite removes these (and nothing else a user may keep there)
 RUN_FILES = ("*.ckpt", "config.yaml", *LossHistory.FILES, "comparison.json", "comparison.png", "comparison_generator.wav",
              "comparison_baseline.wav", "wandb_run_id.txt")
@@ -171,6 +180,10 @@ class StopWatch(pl.Callback):
 
 
 class TexnetCLI(LightningCLI):
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {k: v for k, v in LightningCLI.subcommands().items() if k in OFFERED}
+
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--out", default="runs/default", help="run directory (checkpoints, samples, W&B)")
         parser.add_argument("--wandb", default="offline", choices=["offline", "online", "off"],
@@ -214,7 +227,7 @@ class TexnetCLI(LightningCLI):
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         for key, value in getattr(self, "_resumed_defaults", {}).items():
             if cfg[f"model.{key}"] != value:  # one line: a value given for it is not used
-                print(f"train.py: the checkpoint predates model.{key}: resuming with the value it trained with, "
+                print(f"{prog()}: the checkpoint predates model.{key}: resuming with the value it trained with, "
                       f"{value!r} (not {cfg[f'model.{key}']!r})", file=sys.stderr)
             cfg[f"model.{key}"] = value
         out = cfg.get("out")
@@ -251,9 +264,12 @@ class TexnetCLI(LightningCLI):
         kwargs["callbacks"] = [FinalCheckpoint(Path(out) / "last.ckpt"), LossHistory(out), StopWatch(), *given,
                                *kwargs.get("callbacks", []), *extra]
         optimize = cfg.get("optimize")
-        for cb in kwargs["callbacks"]:
-            if isinstance(cb, BaselineComparison) and optimize is not None:
-                cb.optimize = optimize if isinstance(optimize, OptimizeConfig) else OptimizeConfig(**dict(optimize))
+        # the configured comparison (--compare.*) is not among kwargs' callbacks: LightningCLI adds it later
+        for cb in [cfg.get("compare"), *kwargs["callbacks"]]:
+            if isinstance(cb, BaselineComparison):
+                cb.check(self.model)  # before any work, as the data's check above
+                if optimize is not None:  # the baseline compared with runs as the config's optimize section says
+                    cb.optimize = optimize if isinstance(optimize, OptimizeConfig) else OptimizeConfig(**dict(optimize))
         trainer = super().instantiate_trainer(**kwargs)
         # LightningCLI appends the configured callbacks (calibrate, samples, compare) last; the calibration goes
         # first, so that the final checkpoint, the samples and the comparison hold the calibrated generator
@@ -329,9 +345,9 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("TEXNET_TRACEBACK"):
             raise
         if isinstance(e, KeyboardInterrupt):  # before the Trainer ran (Lightning handles it inside fit)
-            print("train.py: interrupted", file=sys.stderr)
+            print(f"{prog()}: interrupted", file=sys.stderr)
             sys.exit(130)
-        print(f"train.py: error: {_one_line(e)}", file=sys.stderr)
+        print(f"{prog()}: error: {_one_line(e)}", file=sys.stderr)
         sys.exit(2)
     except SystemExit as e:
         from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -341,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
         for run in _RUN:
             run.discard()
         how, status = ("SIGTERM", 143) if isinstance(e, SIGTERMException) else ("Ctrl-C", 130)
-        print(f"train.py: stopped by {how}{_resume_hint()}", file=sys.stderr)
+        print(f"{prog()}: stopped by {how}{_resume_hint()}", file=sys.stderr)
         sys.exit(status)
     finally:
         for run in _RUN:
@@ -372,7 +388,7 @@ def _one_line(e: BaseException) -> str:
         text = " ".join(text.split())
         if len(text) > 400:
             text = text[:400] + " ..."
-        return f"{text} (train.py --help lists the options)"
+        return f"{text} ({prog()} --help lists the options)"
     return text.splitlines()[0]
 
 
