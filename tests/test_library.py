@@ -59,7 +59,14 @@ def test_library_trains_each_clip_once_and_resumes(tmp_path):
     # the same folder without --evaluate would mix whole-clip and half-clip generators: refused
     r = run(clips, "--out", out, "--config", "configs/tiny.yaml", *tail)
     assert r.returncode == 2 and "another --out" in r.stderr
-    # other training settings would be passed off as these generators: refused too, before any training
+    # other training settings would be passed off as these generators: refused too, before any training, and an
+    # interrupted run is not resumed under them either
+    (out / "fire" / "done.json").unlink()
     r = run(clips, "--out", out, "--config", "configs/tiny.yaml", "--evaluate", *tail[:-1], "3")
     assert r.returncode == 2 and "other settings" in r.stderr and "--trainer.max_steps 3" in r.stderr, r.stderr
-    assert json.loads((out / "rain" / "done.json").read_text())["steps"] == 2
+    assert json.loads((out / "rain" / "done.json").read_text())["steps"] == 2 and not (out / "fire" / "done.json").exists()
+    # the same settings in another order and spelling are the same training: reused, and fire resumed
+    r = run(clips, "--out", out, "--config", "configs/tiny.yaml", "--evaluate", "--", "--trainer.max_steps=2",
+            "--compare.enabled", "false", "--wandb", "off")
+    assert r.returncode == 0 and "rain: reused" in r.stdout, r.stderr[-3000:]
+    assert json.loads((out / "fire" / "done.json").read_text())["steps"] == 2

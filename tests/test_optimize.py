@@ -129,6 +129,11 @@ def test_output_shorter_than_receptive_field_raises(objective, rain, tiny_fronte
     src = clip("rain", 1.0)
     with pytest.raises(ValueError, match="shorter than the descriptor's receptive field"):
         run_baseline(objective, [src], seconds=0.005, config=cfg())
+    # the frames made cover a length one hop short of the field's, but its own analysis would not: refused too
+    short = (tiny_frontend.samples_for_frames(rf) - 1) / tiny_frontend.sample_rate
+    assert tiny_frontend.frames_for_seconds(short) >= rf
+    with pytest.raises(ValueError, match="shorter than the descriptor's receptive field"):
+        run_baseline(objective, [src], seconds=short, config=cfg())
     for bad in (0.0, -1.0, None):
         with pytest.raises(ValueError, match="positive"):
             run_baseline(objective, [src], seconds=bad, config=cfg())

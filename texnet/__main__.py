@@ -44,7 +44,7 @@ def _main(argv: list[str] | None = None) -> int:
     if command == "library":
         from .library import main as library
 
-        return library(rest)
+        return library(rest, prog="texnet library")
     from .cli import main as synthesize
 
     return synthesize([command, *rest], prog="texnet")

@@ -193,7 +193,7 @@ class BaselineComparison(pl.Callback):
 
     The baseline runs with the config's ``optimize`` settings (``optimize``, set by ``train.py``), its
     optimisation capped at ``time_budget`` seconds; ``domain`` picks the baseline's kind (``None``: the
-    generator's own). With a held-out part (``data.holdout > 0``) the reference is the training part and
+    ``optimize`` section's, else the generator's own). With a held-out part (``data.holdout > 0``) the reference is the training part and
     the held-out part side by side (at most ``METRICS_SECONDS`` of each), so the texture ratio is measured
     against audio neither method saw.
     """
@@ -245,7 +245,7 @@ class BaselineComparison(pl.Callback):
         t_gen = time.perf_counter() - t0
         with torch.no_grad():  # judged on the audio actually produced, as the baseline is below
             gen_style = float(module.audio_style(wave_g[None]))
-        domain = self.domain or synth.domain
+        domain = self.domain or self.optimize.domain or synth.domain
         loss = (module.loss if domain == module.loss.domain  # the same loss, targets set again by run_baseline
                 else build_objective(fe, synth.descriptor_config, module.obj_cfg, domain).to(module.device))
         base = run_baseline(loss, [w.to(module.device) for w in dm.style_waves], self.seconds, dm.weights,

@@ -238,7 +238,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     gen = _load(args)
     if not gen.is_style:
         raise CLIError(f"{args.ckpt}: holds a texture generator, not a style-transfer one: use 'generate'")
-    content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.hop_length * 2).to(gen.device)
+    content = load_audio(args.content, gen.sample_rate, min_samples=gen.min_content_samples()).to(gen.device)
     spec = gen.stylize_spec(content, seed=args.seed)
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed, length=content.shape[-1])
     with all_or_nothing() as keep:

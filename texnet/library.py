@@ -23,6 +23,9 @@ from pathlib import Path
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3"}
 EVAL_SECONDS = 10.0
+SETTINGS_FILE = "library_settings.json"  # in each clip's run folder: what its generator is trained with
+# training arguments that change how a run is logged or how fast it goes, not what it learns
+UNTRAINED_ARGS = {"--wandb", "--threads", "--trainer.enable_progress_bar"}
 
 
 def find_clips(sources: list[str]) -> list[Path]:
@@ -76,11 +79,31 @@ def _evaluate(clip: Path, ckpt: Path) -> dict:
             "copy_score": report["candidates"][0]["copy_score"]["mean"]}
 
 
+def training_settings(configs: list[str], train_args: list[str]) -> dict:
+    """What a clip's generator is trained with, as reruns compare it: each config's name and a hash of its text
+    (wherever it is installed; an edited file differs), in merge order, and the arguments after ``--`` as sorted
+    (option, value) pairs, less those in :data:`UNTRAINED_ARGS`."""
+    import hashlib
+
+    pairs, i = [], 0
+    while i < len(train_args):
+        key, value = train_args[i], None
+        if key.startswith("--") and "=" in key:
+            key, value = key.split("=", 1)
+        elif i + 1 < len(train_args) and not train_args[i + 1].startswith("--"):
+            value, i = train_args[i + 1], i + 1
+        i += 1
+        if key not in UNTRAINED_ARGS:
+            pairs.append([key, value])
+    return {"configs": [[Path(c).stem, hashlib.sha256(Path(c).read_bytes()).hexdigest()[:12]] for c in configs],
+            "train_args": sorted(pairs, key=str)}
+
+
 def _settings_text(settings: dict) -> str:
-    """A training's settings in a message: its configs' names and the arguments after ``--``."""
-    names = [Path(c).stem for c in settings.get("configs", [])]
-    args = " ".join(settings.get("train_args", []))
-    return f"configs {', '.join(names)}" + (f"; -- {args}" if args else "")
+    """Settings (:func:`training_settings`) in a message: the configs' names (and text hashes) and arguments."""
+    names = ", ".join(f"{name} {digest}" for name, digest in settings.get("configs", []))
+    args = " ".join(k if v is None else f"{k} {v}" for k, v in settings.get("train_args", []))
+    return f"configs {names}" + (f"; -- {args}" if args else "")
 
 
 def _last_line(log: Path) -> str:
@@ -122,10 +145,10 @@ def check_inputs(args: argparse.Namespace, out: Path, configs: list[str]) -> lis
     return clips
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m texnet.library") -> argparse.ArgumentParser:
     from .cli import OneLineParser
 
-    p = OneLineParser(prog="python -m texnet.library", description=__doc__.split("\n\n")[0],
+    p = OneLineParser(prog=prog, description=__doc__.split("\n\n")[0],
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="+", help="audio files and/or folders of them")
     p.add_argument("--out", required=True, help="library folder: one run folder per clip, library.json")
@@ -138,12 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m texnet.library") -> int:
     from . import experiments as X
 
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
-    args, extra = build_parser().parse_args(argv[:cut]), argv[cut + 1:]
+    args, extra = build_parser(prog).parse_args(argv[:cut]), argv[cut + 1:]
     out = Path(args.out).resolve()
     from .resources import resolve_config
 
@@ -151,12 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         configs = [str(resolve_config(c).resolve()) for c in args.config or ["quickstart_waveform"]]
         clips = check_inputs(args, out, configs)
     except (ValueError, OSError) as e:
-        print(f"texnet.library: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     slots, envs = _devices(args.jobs)
     holdout = "0.5" if args.evaluate else "0"
-    # what a finished training is kept for: a rerun asking for anything else must not pass it off as its own
-    settings = {"configs": configs, "train_args": extra}
+    # what a clip's generator is trained with: a rerun asking for anything else must not pass it off as its own
+    settings = training_settings(configs, extra)
     jobs, names = [], clip_names(clips)
     for i, (clip, name) in enumerate(zip(clips, names)):
         run = out / name
@@ -164,15 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         # done.json written before the rename held train_fraction (= 1 - holdout)
         done_holdout = done.get("holdout", 1.0 - done.get("train_fraction", 1.0)) if done else None
         if done and abs(done_holdout - float(holdout)) > 1e-9:
-            print(f"texnet.library: error: {run} was trained with {done_holdout:g} of its clip held out, this run "
+            print(f"{prog}: error: {run} was trained with {done_holdout:g} of its clip held out, this run "
                   f"asks for {holdout} ({'with' if args.evaluate else 'without'} --evaluate): use another --out",
                   file=sys.stderr)
             return 2
-        if done and "settings" in done and done["settings"] != settings:  # older done.json files did not say
-            print(f"texnet.library: error: {run} was trained with other settings ({_settings_text(done['settings'])}) "
-                  f"than this run asks for ({_settings_text(settings)}): use another --out, or remove {run} to train "
-                  f"it again", file=sys.stderr)
-            return 2
+        started = run / SETTINGS_FILE  # finished or interrupted alike (an older library's runs have none)
+        if (done or (run / "last.ckpt").is_file()) and started.is_file():
+            before = json.loads(started.read_text())
+            if before != settings:
+                print(f"{prog}: error: {run} was trained with other settings ({_settings_text(before)}) than this run "
+                      f"asks for ({_settings_text(settings)}): use another --out, or remove {run} to train it again",
+                      file=sys.stderr)
+                return 2
         cmd = [sys.executable, "-m", "texnet", "train", *sum((["--config", c] for c in configs), []),
                "--data.audio", f"[{clip.resolve()}]", "--data.holdout", holdout, "--out", str(run),
                "--threads", str(args.threads), "--trainer.enable_progress_bar", "false", *extra]
@@ -180,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--ckpt_path", str(run / "last.ckpt")]  # interrupted: go on from where it stopped
         jobs.append(X.Job(name, cmd, run / "train.log", done_file=run / "done.json", env=envs[i % slots]))
     print(f"{len(clips)} clips, {slots} at a time ({'GPU' if envs[0] else 'CPU'}), into {out}", flush=True)
+    for clip, name in zip(clips, names):  # every clip checked: the ones to train say what they train with
+        if not (out / name / "done.json").is_file():
+            (out / name).mkdir(parents=True, exist_ok=True)
+            _write_json(out / name / SETTINGS_FILE, settings)
     times = X.run_jobs(jobs, slots, threads=args.threads)
     rows = []
     for clip, name, job in zip(clips, names, jobs):
@@ -189,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             steps = int(torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)["global_step"])
-            _write_json(run / "done.json", {"steps": steps, "seconds": times[name], "holdout": float(holdout),
-                                            "settings": settings})
+            _write_json(run / "done.json", {"steps": steps, "seconds": times[name], "holdout": float(holdout)})
         if (run / "done.json").is_file():
             row.update(json.loads((run / "done.json").read_text()))
             if args.evaluate:
@@ -203,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in rows if not r["ok"]]
     for r in failed:
         log = Path(r["run"]) / "train.log"
-        print(f"texnet.library: {Path(r['clip']).name} failed: {_last_line(log)} (see {log})", file=sys.stderr)
+        print(f"{prog}: {Path(r['clip']).name} failed: {_last_line(log)} (see {log})", file=sys.stderr)
     return 1 if failed else 0
 
 

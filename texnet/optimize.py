@@ -319,7 +319,7 @@ def run_baseline(
         n_out = frontend.samples_for_seconds(seconds)
         n_frames = frontend.frames_for_seconds(seconds)
         rf = objective.receptive_field
-        if n_frames < rf:
+        if frontend.frames_for_samples(n_out) < rf:  # the output as it will be analysed, not the frames made
             need = frontend.seconds_for_frames(rf)
             raise ValueError(f"output of {seconds} s is shorter than the descriptor's receptive field ({need:.3f} s)")
     w = normalised_weights(weights, len(style_specs))

@@ -267,7 +267,8 @@ class TexnetCLI(LightningCLI):
         # the configured comparison (--compare.*) is not among kwargs' callbacks: LightningCLI adds it later
         for cb in [cfg.get("compare"), *kwargs["callbacks"]]:
             if isinstance(cb, BaselineComparison):
-                cb.check(self.model)  # before any work, as the data's check above
+                if self.subcommand in (None, "fit"):  # where it runs: at the end of a training
+                    cb.check(self.model)  # before any work, as the data's check above
                 if optimize is not None:  # the baseline compared with runs as the config's optimize section says
                     cb.optimize = optimize if isinstance(optimize, OptimizeConfig) else OptimizeConfig(**dict(optimize))
         trainer = super().instantiate_trainer(**kwargs)
