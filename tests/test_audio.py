@@ -74,6 +74,15 @@ def test_a_conversion_is_said_in_one_line(sine_wav, caplog):
         load_audio(stereo, sample_rate=44100)
     assert [r.levelname for r in caplog.records] == ["INFO"]
     assert "44100 Hz stereo -> 44100 Hz mono" in caplog.records[0].getMessage()
+    # each command names its own option for the rate, or none where the rate is the model's (stylize)
+    caplog.clear()
+    mono = sine_wav(name="mono44.wav", sample_rate=44100)
+    with caplog.at_level("INFO", logger="texnet.audio"):
+        load_audio(stereo, sample_rate=22050, verbose=True, rate_option="--sample-rate")
+        load_audio(mono, sample_rate=22050, verbose=True, rate_option=None)
+    said = [r.getMessage() for r in caplog.records]
+    assert "--sample-rate 44100 keeps the file's rate" in said[0] and "--model" not in said[0]
+    assert said[1] == f"{mono}: 44100 Hz mono -> 22050 Hz mono"
 
 
 def test_stereo_cancelling_channels_is_silent(tmp_path):

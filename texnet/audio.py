@@ -77,6 +77,7 @@ def load_audio(
     min_samples: int = 1,
     normalize: bool = True,
     verbose: bool = False,
+    rate_option: str | None = "--model.frontend.sample_rate",
 ) -> torch.Tensor:
     """Load an audio file as a mono float32 waveform ``(samples,)`` at ``sample_rate``.
 
@@ -85,7 +86,8 @@ def load_audio(
     descriptor at the same level. ``min_samples`` is the shortest acceptable length *after* resampling,
     e.g. the samples a descriptor's receptive field covers; the error says how many seconds are needed.
     A conversion (rate or channels) is logged as one line, ``"x.wav: 44100 Hz stereo -> 22050 Hz mono"``:
-    at warning level (shown by default) with ``verbose``, else at info level.
+    at warning level (shown by default) with ``verbose``, else at info level; ``rate_option`` is the option
+    that would keep the file's rate (``None``: the command has none).
     """
     sample_rate = check_sample_rate(sample_rate, "requested sample rate")
     p = Path(path)
@@ -103,7 +105,8 @@ def load_audio(
     if not np.isfinite(data).all():
         raise AudioError(p, "contains NaN or infinite samples")
     if data.shape[1] > 1 or sr != sample_rate:
-        (log.warning if verbose else log.info)("%s", describe_conversion(p, sr, data.shape[1], sample_rate))
+        (log.warning if verbose else log.info)("%s", describe_conversion(p, sr, data.shape[1], sample_rate,
+                                                                                rate_option))
     mono = data.mean(axis=1)
     if np.abs(mono).max() < SILENCE_PEAK:
         raise AudioError(p, "is silent (peak below -120 dBFS): nothing to describe")
@@ -121,16 +124,17 @@ def load_audio(
     return normalize_rms(wave) if normalize else wave
 
 
-def describe_conversion(path: str | os.PathLike, sample_rate: int, channels: int, target_rate: int) -> str:
+def describe_conversion(path: str | os.PathLike, sample_rate: int, channels: int, target_rate: int,
+                        rate_option: str | None = "--model.frontend.sample_rate") -> str:
     """One line saying what loading does to a file: ``"x.wav: 44100 Hz stereo -> 22050 Hz mono (...)"``."""
     layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels} channels")
     line = f"{path}: {sample_rate} Hz {layout} -> {target_rate} Hz mono"
     notes = []
     if channels > 1:
         notes.append("texnet models one channel: the channels are averaged")
-    if sample_rate != target_rate:
-        notes.append(f"--model.frontend.sample_rate {sample_rate} keeps the file's rate")
-    return f"{line} ({'; '.join(notes)})"
+    if sample_rate != target_rate and rate_option:
+        notes.append(f"{rate_option} {sample_rate} keeps the file's rate")
+    return f"{line} ({'; '.join(notes)})" if notes else line
 
 
 def normalize_rms(wave: torch.Tensor, rms: float = TARGET_RMS, peak: float = 0.99) -> torch.Tensor:

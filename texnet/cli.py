@@ -142,8 +142,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise CLIError(f"{config}: {e}") from None
     min_samples = objective.min_samples()
-    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples).to(device) for p in args.style]
-    content = load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples).to(device) if args.content else None
+    # a conversion is said in one line, as train says it (the rate is the config's model.frontend.sample_rate)
+    styles = [load_audio(p, fe_cfg.sample_rate, min_samples=min_samples, verbose=True, rate_option=None).to(device)
+              for p in args.style]
+    content = (load_audio(args.content, fe_cfg.sample_rate, min_samples=min_samples, verbose=True,
+                          rate_option=None).to(device) if args.content else None)
     if device.type != "cpu" and fe_cfg.kind != "stft":
         raise CLIError("the CQT front end runs on the CPU (librosa): use --device cpu")
     out = run_baseline(objective.to(device), styles, args.seconds, args.weights, content, opt_cfg)
@@ -238,7 +241,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     gen = _load(args)
     if not gen.is_style:
         raise CLIError(f"{args.ckpt}: holds a texture generator, not a style-transfer one: use 'generate'")
-    content = load_audio(args.content, gen.sample_rate, min_samples=gen.min_content_samples()).to(gen.device)
+    content = load_audio(args.content, gen.sample_rate, min_samples=gen.min_content_samples(), verbose=True,
+                         rate_option=None).to(gen.device)  # the generator's rate: no other
     spec = gen.stylize_spec(content, seed=args.seed)
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed, length=content.shape[-1])
     with all_or_nothing() as keep:

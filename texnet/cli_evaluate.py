@@ -128,8 +128,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CLIError(f"give one or two candidates, got {len(args.candidates)}")
     sr = check_sample_rate(DEFAULT_SAMPLE_RATE if args.sample_rate is None else args.sample_rate, "--sample-rate")
     min_samples = int(MIN_SECONDS * sr)
-    ref = load_audio(args.reference, sr, min_samples=min_samples)
-    cands = [load_audio(p, sr, min_samples=min_samples) for p in args.candidates]
+    ref = load_audio(args.reference, sr, min_samples=min_samples, verbose=True, rate_option="--sample-rate")
+    cands = [load_audio(p, sr, min_samples=min_samples, verbose=True, rate_option="--sample-rate")
+             for p in args.candidates]
     report = evaluate(ref, cands, sr)
     report["reference"]["path"] = str(args.reference)
     for c, p in zip(report["candidates"], args.candidates):
