@@ -6,7 +6,8 @@
 Each clip trains through ``texnet train`` (the default recipe, or ``--config`` files merged in order) into
 ``<out>/<clip>/``; as many trainings run at once as there are GPUs (each on its own), or ``--jobs`` CPU
 processes. Resumable: a clip whose training finished (``done.json``) is not trained again, and one that was
-interrupted resumes from its ``last.ckpt``. The summary (clip, steps, seconds and, with ``--evaluate``, the
+interrupted resumes from its ``last.ckpt``, both only with the settings they were trained with
+(``library_settings.json``: the configs' texts, the arguments after ``--``); other settings are refused. The summary (clip, steps, seconds and, with ``--evaluate``, the
 texture ratio of a 10 s output to the held-out half) is printed and written to ``<out>/library.json``.
 
 ``--evaluate`` trains on each clip's first half only (``--data.holdout 0.5``), so that the second half
