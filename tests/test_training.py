@@ -339,7 +339,7 @@ def test_waveform_style_generator_trains_against_the_waveform_objective_and_styl
     out = g.stylize(content, seed=1)
     assert out.shape == (22050,) and torch.isfinite(out).all()
     with pytest.raises(ValueError, match="shorter than one analysis window"):  # not the STFT padding's traceback
-        g.stylize(content[: g.min_content_samples() - 1])
+        g.stylize(content[: g.frontend.window_samples - 1])
     assert torch.equal(out, g.invert(spec, length=22050))
     with pytest.raises(ValueError, match="style-transfer generator"):
         g.generate(1.0)

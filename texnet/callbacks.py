@@ -193,8 +193,8 @@ class BaselineComparison(pl.Callback):
 
     The baseline runs with the config's ``optimize`` settings (``optimize``, set by ``train.py``), its
     optimisation capped at ``time_budget`` seconds; ``domain`` picks the baseline's kind (``None``: the
-    ``optimize`` section's, else the generator's own). With a held-out part (``data.holdout > 0``) the reference is the training part and
-    the held-out part side by side (at most ``METRICS_SECONDS`` of each), so the texture ratio is measured
+    ``optimize`` section's, else the generator's own). With a held-out part (``data.holdout > 0``) the
+    reference is the training part and the held-out part side by side (at most ``METRICS_SECONDS`` of each), so the texture ratio is measured
     against audio neither method saw.
     """
 

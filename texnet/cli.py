@@ -241,7 +241,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     gen = _load(args)
     if not gen.is_style:
         raise CLIError(f"{args.ckpt}: holds a texture generator, not a style-transfer one: use 'generate'")
-    content = load_audio(args.content, gen.sample_rate, min_samples=gen.min_content_samples(), verbose=True,
+    content = load_audio(args.content, gen.sample_rate, min_samples=gen.frontend.window_samples, verbose=True,
                          rate_option=None).to(gen.device)  # the generator's rate: no other
     spec = gen.stylize_spec(content, seed=args.seed)
     wave = gen.invert(spec, n_iter=args.griffin_lim_iters, seed=args.seed, length=content.shape[-1])

@@ -84,6 +84,12 @@ class Frontend(nn.Module):
         """Samples of the waveform the inverse returns for ``n_frames`` frames."""
         return (n_frames - 1) * self.hop_length
 
+    @property
+    def window_samples(self) -> int:
+        """The shortest audio its analysis takes: one window (the STFT's ``n_fft``; centred framing pads by half of
+        one), four hops for a front end without one."""
+        return 4 * self.hop_length
+
     def samples_for_seconds(self, seconds: float) -> int:
         """Samples of ``seconds`` of audio (rounded)."""
         return int(round(seconds * self.sample_rate))
@@ -177,6 +183,10 @@ class STFTFrontend(Frontend):
         from .audio import TARGET_RMS
 
         self.power_ref = float(TARGET_RMS**2 * self.spectrogram.window.square().sum())
+
+    @property
+    def window_samples(self) -> int:
+        return self.n_fft
 
     @property
     def n_freq(self) -> int:

@@ -7,8 +7,9 @@ Each clip trains through ``texnet train`` (the default recipe, or ``--config`` f
 ``<out>/<clip>/``; as many trainings run at once as there are GPUs (each on its own), or ``--jobs`` CPU
 processes. Resumable: a clip whose training finished (``done.json``) is not trained again, and one that was
 interrupted resumes from its ``last.ckpt``, both only with the settings they were trained with
-(``library_settings.json``: the configs' texts, the arguments after ``--``); other settings are refused. The summary (clip, steps, seconds and, with ``--evaluate``, the
-texture ratio of a 10 s output to the held-out half) is printed and written to ``<out>/library.json``.
+(``library_settings.json``: the configs' texts, the arguments after ``--``); other settings are refused. The
+summary (clip, steps, seconds and, with ``--evaluate``, the texture ratio of a 10 s output to the held-out half)
+is printed and written to ``<out>/library.json``.
 
 ``--evaluate`` trains on each clip's first half only (``--data.holdout 0.5``), so that the second half
 is unseen; without it a generator learns from the whole clip.
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m texnet.library") 
             cmd += ["--ckpt_path", str(run / "last.ckpt")]  # interrupted: go on from where it stopped
         jobs.append(X.Job(name, cmd, run / "train.log", done_file=run / "done.json", env=envs[i % slots]))
     print(f"{len(clips)} clips, {slots} at a time ({'GPU' if envs[0] else 'CPU'}), into {out}", flush=True)
-    for clip, name in zip(clips, names):  # every clip checked: the ones to train say what they train with
+    for name in names:  # every clip checked: the ones to train say what they train with
         if not (out / name / "done.json").is_file():
             (out / name).mkdir(parents=True, exist_ok=True)
             _write_json(out / name / SETTINGS_FILE, settings)

@@ -314,10 +314,10 @@ def run_baseline(
         n_frames = content_spec.shape[-1]
     else:
         objective.set_content(None)
-        if seconds is None or not frontend.samples_for_seconds(seconds) > 0:
+        n_out = 0 if seconds is None else frontend.samples_for_seconds(seconds)
+        if n_out <= 0:
             raise ValueError(f"output length must be positive, got {seconds} s")
-        n_out = frontend.samples_for_seconds(seconds)
-        n_frames = frontend.frames_for_seconds(seconds)
+        n_frames = frontend.frames_to_cover(n_out)
         rf = objective.receptive_field
         if frontend.frames_for_samples(n_out) < rf:  # the output as it will be analysed, not the frames made
             need = frontend.seconds_for_frames(rf)

@@ -139,7 +139,7 @@ class Synthesizer(nn.Module):
         t0 = time.perf_counter()
         fe = self.frontend
         # at least a window's worth: phase retrieval analyses its own audio, which must outlast a window's padding
-        n_frames = max(fe.frames_for_seconds(seconds), fe.frames_to_cover(getattr(fe, "n_fft", 4 * fe.hop_length)))
+        n_frames = max(fe.frames_for_seconds(seconds), fe.frames_to_cover(fe.window_samples))
         spec = self.generator.generate(n_frames, seed=seed, start=start_frame)
         self.timings.forward = time.perf_counter() - t0
         return spec
@@ -182,7 +182,7 @@ class Synthesizer(nn.Module):
         content (:meth:`Frontend.pad_to_hops`): cut the audio to its length."""
         if not self.is_style:
             raise ValueError("this checkpoint holds a texture generator: use generate()")
-        window = self.min_content_samples()
+        window = self.frontend.window_samples
         if content_wave.shape[-1] < window:
             raise ValueError(f"content of {content_wave.shape[-1]} samples is shorter than one analysis window "
                              f"({window} samples, {window / self.sample_rate:.3f} s)")
@@ -190,10 +190,6 @@ class Synthesizer(nn.Module):
         spec = self._stylize_frames(self.frontend.pad_to_hops(content_wave.reshape(1, -1)), seed)[1][0]
         self.timings.forward = time.perf_counter() - t0
         return spec
-
-    def min_content_samples(self) -> int:
-        """The shortest content a style generator takes: one analysis window (its front end pads by half of one)."""
-        return int(getattr(self.frontend, "n_fft", 4 * self.frontend.hop_length))
 
     def stylize(self, content_wave: torch.Tensor, seed: int = 0, n_iter: int | None = None) -> torch.Tensor:
         """Stylised waveform of a content waveform ``(samples,)``, as long, in one forward pass + inversion."""

@@ -39,6 +39,8 @@ def prog() -> str:
     """The command's name in its messages: ``texnet train`` when run as that (``texnet``'s dispatcher names
     it so in ``sys.argv``), else ``train.py``."""
     return "texnet train" if sys.argv and sys.argv[0] == "texnet train" else "train.py"
+
+
 # what a training writes into --out: --overwrite removes these (and nothing else a user may keep there)
 RUN_FILES = ("*.ckpt", "config.yaml", *LossHistory.FILES, "comparison.json", "comparison.png", "comparison_generator.wav",
              "comparison_baseline.wav", "wandb_run_id.txt")
